@@ -1,0 +1,98 @@
+"""Command line: argument parsing and exit codes only; the work is library calls.
+
+Exit status: 0 success, 1 a problem with the input (one line on stderr), 2 bad usage,
+3 `verify` found outputs that differ from TFLM.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from . import __version__
+from .errors import TinycError
+
+EXIT_INPUT, EXIT_USAGE, EXIT_MISMATCH = 1, 2, 3
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, not argparse's usage block
+        print(f"tinyc: error: {message} (see tinyc --help)", file=sys.stderr)
+        raise SystemExit(EXIT_USAGE)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="tinyc", description="Compile int8 .tflite models into "
+                     "interpreter-free C++ for microcontrollers.")
+    parser.add_argument("--version", action="version", version=f"tinyc {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    comp = sub.add_parser("compile", help="generate C++ sources for a model into a folder")
+    comp.add_argument("model", help="quantized .tflite file")
+    comp.add_argument("-o", "--output", required=True, metavar="DIR",
+                      help="output folder (replaced atomically)")
+    comp.add_argument("--name", help="C identifier prefix for every symbol (default: file stem)")
+
+    ver = sub.add_parser("verify", help="compile, build on the host, compare with TFLM and LiteRT")
+    ver.add_argument("model", help="quantized .tflite file")
+    ver.add_argument("--samples", type=int, default=100, help="random inputs (default 100)")
+    ver.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    ver.add_argument("--no-litert", action="store_true", help="compare with TFLM only")
+
+    sub.add_parser("ops", help="list supported ops with their types and options")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except TinycError as exc:
+        print(f"tinyc: error: {exc}", file=sys.stderr)
+        return EXIT_INPUT
+    except KeyboardInterrupt:
+        print("tinyc: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # a bug in tinyc: still one line, unless asked for the traceback
+        if os.environ.get("TINYC_DEBUG"):
+            raise
+        print(f"tinyc: internal error: {type(exc).__name__}: {exc} "
+              "(set TINYC_DEBUG=1 for a traceback)", file=sys.stderr)
+        return EXIT_INPUT
+
+
+def _compile(args: argparse.Namespace) -> int:
+    from .pipeline import compile_to_folder
+
+    compiled = compile_to_folder(args.model, args.output, args.name)
+    print(f"{args.output}: {compiled.name} ({len(compiled.model.calls)} kernel calls, "
+          f"arena {compiled.plan.arena_bytes} bytes)")
+    return 0
+
+
+def _verify(args: argparse.Namespace) -> int:
+    from .verify import verify_model
+
+    if args.samples < 1:
+        raise TinycError("--samples must be at least 1")
+    report = verify_model(args.model, samples=args.samples, seed=args.seed,
+                          litert=not args.no_litert)
+    print("\n".join(report.lines()))
+    return 0 if report.bit_exact else EXIT_MISMATCH
+
+
+def _ops(args: argparse.Namespace) -> int:
+    from .ops import load_all
+
+    print("\n".join(supported_ops_table(load_all())))
+    return 0
+
+
+def supported_ops_table(registry) -> list[str]:
+    rows = ["| op | types | options and limits |", "|---|---|---|"]
+    rows += [f"| {i.kind} | {i.types} | {i.notes} |" for _, i in sorted(registry.items())]
+    return rows
+
+
+COMMANDS = {"compile": _compile, "verify": _verify, "ops": _ops}

@@ -1,0 +1,147 @@
+"""The op library: one module per op family, each registering how it lowers to a kernel call.
+
+A lowering function takes the graph and one op and returns what the generated code does for it:
+  - `KernelCall`: call a runtime function with a params struct, constant arrays and tensor buffers;
+  - `Alias`: the output is the input's bytes seen with another shape (RESHAPE and friends).
+It raises `UnsupportedError` naming the op, its index and the option it cannot compile.
+Modules in this package are imported on first use, so adding an op is adding a file.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Union
+
+import numpy as np
+
+from ..errors import UnsupportedError
+from ..ir import Graph, Op, Tensor
+
+
+@dataclass(frozen=True)
+class ConstArray:
+    """A constant the generated code stores in flash; named `<model>_op<index>_<suffix>`."""
+
+    suffix: str
+    ctype: str  # "int8_t", "int32_t", "float", ...
+    values: np.ndarray
+
+
+@dataclass(frozen=True)
+class TensorArg:
+    """Pointer to a tensor's bytes: in the arena, or a constant tensor stored in flash."""
+
+    tensor: int
+
+
+@dataclass(frozen=True)
+class ArrayArg:
+    """Pointer to one of the call's ConstArrays."""
+
+    suffix: str
+
+
+@dataclass(frozen=True)
+class ScratchArg:
+    """Pointer to the call's scratch buffer, planned in the arena for the call's duration."""
+
+
+Arg = Union[TensorArg, ArrayArg, ScratchArg]
+
+
+@dataclass(frozen=True)
+class KernelCall:
+    op: Op
+    function: str  # runtime function, e.g. "tinyc_fully_connected_s8"
+    header: str  # runtime header declaring it, e.g. "fully_connected.h"
+    params_type: str  # its params struct: every kernel takes one, first
+    params: tuple[tuple[str, Any], ...]  # struct fields in declaration order: (name, value)
+    args: tuple[Arg, ...]  # pointer arguments after the params struct
+    arrays: tuple[ConstArray, ...] = ()
+    scratch_bytes: int = 0
+    reads: tuple[int, ...] = field(default=())  # tensors read; default: the TensorArgs
+
+    def tensors_read(self) -> tuple[int, ...]:
+        return self.reads or tuple(a.tensor for a in self.args if isinstance(a, TensorArg))
+
+
+@dataclass(frozen=True)
+class Alias:
+    """`target` is `source`'s bytes reinterpreted (same size): no code, no copy."""
+
+    op: Op
+    source: int
+    target: int
+
+
+Step = Union[KernelCall, Alias]
+Lowering = Callable[[Graph, Op], Step]
+
+
+@dataclass(frozen=True)
+class OpInfo:
+    kind: str
+    lower: Lowering
+    types: str  # for the README's table: tensor types supported
+    notes: str  # options and limits
+
+
+REGISTRY: dict[str, OpInfo] = {}
+
+
+def register(kind: str, *, types: str, notes: str) -> Callable[[Lowering], Lowering]:
+    def decorate(lower: Lowering) -> Lowering:
+        if kind in REGISTRY:
+            raise RuntimeError(f"{kind} registered twice")
+        REGISTRY[kind] = OpInfo(kind, lower, types, notes)
+        return lower
+
+    return decorate
+
+
+def load_all() -> dict[str, OpInfo]:
+    """Import every op module once so REGISTRY is complete."""
+    for module in pkgutil.iter_modules(__path__):
+        importlib.import_module(f"{__name__}.{module.name}")
+    return REGISTRY
+
+
+# --- helpers for op modules ---
+
+
+def unsupported(op: Op, what: str) -> UnsupportedError:
+    return UnsupportedError(f"op {op.index} ({op.kind}): {what}")
+
+
+def require_types(graph: Graph, op: Op, allowed: set[tuple[str, ...]]) -> tuple[str, ...]:
+    """Check the (input types..., output type) signature of the non-omitted tensors."""
+    signature = tuple(graph.tensor(t).dtype for t in op.inputs if t >= 0) + tuple(
+        graph.tensor(t).dtype for t in op.outputs
+    )
+    if signature not in allowed:
+        raise unsupported(op, f"tensor types {'/'.join(signature)} are not supported")
+    return signature
+
+
+def require_per_tensor(op: Op, *tensors: Tensor) -> None:
+    for t in tensors:
+        if t.quant is None:
+            raise unsupported(op, f"tensor {t.name!r} is not quantized")
+        if t.quant.per_channel:
+            raise unsupported(op, f"tensor {t.name!r} has per-channel quantization")
+
+
+def require_option(op: Op, name: str, allowed: set[Any]) -> Any:
+    value = op.options.get(name)
+    if value not in allowed:
+        raise unsupported(op, f"{name}={value} is not supported (supported: "
+                              f"{', '.join(sorted(map(str, allowed)))})")
+    return value
+
+
+def optional_input(op: Op, position: int) -> int:
+    """Tensor index of an optional input, -1 when omitted."""
+    return op.inputs[position] if len(op.inputs) > position else -1

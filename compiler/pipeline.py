@@ -1,0 +1,46 @@
+"""The one place the stages are chained: read -> lower -> plan -> render -> write."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from .c_literals import c_identifier
+from .errors import TinycError
+from .lower import LoweredModel, lower
+from .plan_memory import MemoryPlan, plan_memory
+from .read_tflite import read_model
+from .render_c import render, runtime_headers
+from .write_files import runtime_sources, write_folder
+
+
+@dataclass(frozen=True)
+class CompiledModel:
+    name: str
+    model: LoweredModel
+    plan: MemoryPlan
+    files: dict[str, str]  # path inside the output folder -> text
+
+
+def default_name(model_path: str | Path) -> str:
+    return c_identifier(Path(model_path).stem)
+
+
+def compile_model(model_path: str | Path, name: str | None = None) -> CompiledModel:
+    """Compile a .tflite file into generated sources, in memory."""
+    name = name or default_name(model_path)
+    if c_identifier(name) != name:
+        raise TinycError(f"--name {name!r} is not a C identifier")
+    graph = read_model(model_path)
+    model = lower(graph)
+    plan = plan_memory(model)
+    files = render(model, plan, name)
+    files.update(runtime_sources(runtime_headers(model)))
+    return CompiledModel(name, model, plan, files)
+
+
+def compile_to_folder(model_path: str | Path, out_dir: str | Path,
+                      name: str | None = None) -> CompiledModel:
+    compiled = compile_model(model_path, name)
+    write_folder(compiled.files, out_dir)
+    return compiled

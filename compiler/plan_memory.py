@@ -1,0 +1,110 @@
+"""plan: LoweredModel -> MemoryPlan, one static arena for every activation and scratch buffer.
+
+Greedy by size (as TFLM's GreedyMemoryPlanner): the largest buffer is placed first, each at the
+lowest aligned offset that overlaps no already-placed buffer whose lifetime meets its own.
+Aliases (RESHAPE and friends) share their source's buffer and extend its lifetime.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .lower import LoweredModel
+from .ops import Alias, KernelCall
+
+ALIGNMENT = 4  # enough for float32 and int32 buffers; int8 kernels read bytes
+
+
+@dataclass(frozen=True)
+class Buffer:
+    key: str  # "t<tensor>" or "s<step>" for a scratch buffer
+    size: int
+    first: int  # first step index at which it is live
+    last: int  # last step index at which it is live
+
+
+@dataclass(frozen=True)
+class MemoryPlan:
+    arena_bytes: int
+    offsets: dict[int, int]  # tensor index -> arena offset (aliases included)
+    scratch_offsets: dict[int, int]  # step index -> arena offset of its scratch buffer
+    alignment: int
+    liveness_bound: int  # largest sum of simultaneously live buffers: no plan can go lower
+
+
+def plan_memory(model: LoweredModel, alignment: int = ALIGNMENT) -> MemoryPlan:
+    root = _alias_roots(model)
+    buffers = _buffers(model, root)
+    offsets = _place(buffers, alignment)
+    arena = max((offsets[b.key] + b.size for b in buffers), default=0)
+    tensor_offsets = {t: offsets[f"t{r}"] for t, r in root.items() if f"t{r}" in offsets}
+    scratch = {int(b.key[1:]): offsets[b.key] for b in buffers if b.key.startswith("s")}
+    return MemoryPlan(_round_up(arena, alignment), tensor_offsets, scratch, alignment,
+                      _liveness_bound(buffers, len(model.steps)))
+
+
+def _alias_roots(model: LoweredModel) -> dict[int, int]:
+    """Every activation tensor -> the tensor whose buffer it uses."""
+    graph = model.graph
+    root: dict[int, int] = {}
+    for t in graph.inputs:
+        root[t] = t
+    for step in model.steps:
+        if isinstance(step, Alias):
+            root[step.target] = root.get(step.source, step.source)
+            continue
+        for t in step.tensors_read() + step.op.outputs:
+            if not graph.tensor(t).is_const:
+                root.setdefault(t, t)
+    return root
+
+
+def _buffers(model: LoweredModel, root: dict[int, int]) -> list[Buffer]:
+    graph = model.graph
+    last_step = max(len(model.steps) - 1, 0)
+    first: dict[int, int] = {root[t]: 0 for t in graph.inputs}
+    last: dict[int, int] = {}
+    for i, step in enumerate(model.steps):
+        reads = (step.source,) if isinstance(step, Alias) else step.tensors_read()
+        writes = (step.target,) if isinstance(step, Alias) else step.op.outputs
+        for t in reads:
+            if t in root:
+                last[root[t]] = i
+        for t in writes:
+            first.setdefault(root[t], i)
+            last[root[t]] = max(last.get(root[t], i), i)
+    for t in graph.outputs:
+        if t in root:
+            last[root[t]] = last_step
+    buffers = [Buffer(f"t{t}", graph.tensor(t).nbytes, first[t], last.get(t, first[t]))
+               for t in sorted(first)]
+    buffers += [Buffer(f"s{i}", s.scratch_bytes, i, i) for i, s in enumerate(model.steps)
+                if isinstance(s, KernelCall) and s.scratch_bytes > 0]
+    return buffers
+
+
+def _place(buffers: list[Buffer], alignment: int) -> dict[str, int]:
+    placed: list[tuple[Buffer, int]] = []
+    offsets: dict[str, int] = {}
+    for buf in sorted(buffers, key=lambda b: (-b.size, b.first, b.key)):
+        conflicts = sorted(
+            (off, off + other.size) for other, off in placed
+            if other.first <= buf.last and buf.first <= other.last
+        )
+        offset = 0
+        for start, end in conflicts:
+            if offset + buf.size <= start:
+                break
+            offset = max(offset, _round_up(end, alignment))
+        offsets[buf.key] = offset
+        placed.append((buf, offset))
+    return offsets
+
+
+def _liveness_bound(buffers: list[Buffer], steps: int) -> int:
+    return max((sum(b.size for b in buffers if b.first <= i <= b.last) for i in range(steps)),
+               default=sum(b.size for b in buffers))
+
+
+def _round_up(x: int, alignment: int) -> int:
+    return (x + alignment - 1) // alignment * alignment

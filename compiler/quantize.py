@@ -1,0 +1,113 @@
+"""Requantization constants, computed exactly as TFLite Micro's Prepare functions compute them.
+
+Pure functions on Python floats (which are IEEE doubles, like TFLM's `double`) and numpy float32.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+INT8_MIN, INT8_MAX = -128, 127
+
+
+def f32(x: float) -> float:
+    """Round a Python float to float32 and back: TFLM's `float` intermediates."""
+    return float(np.float32(x))
+
+
+def round_half_away(x: float) -> int:
+    """TfLiteRound / std::round: halves round away from zero."""
+    return int(math.floor(abs(x) + 0.5)) * (1 if x >= 0 else -1)
+
+
+def quantize_multiplier(real: float) -> tuple[int, int]:
+    """TFLM QuantizeMultiplier: real ~= multiplier * 2**(shift - 31), multiplier in [2**30, 2**31).
+
+    `shift` is the left shift (negative shifts right), as MultiplyByQuantizedMultiplier takes it.
+    """
+    if real == 0.0:
+        return 0, 0
+    q, shift = math.frexp(real)
+    q_fixed = round_half_away(q * (1 << 31))
+    if q_fixed == 1 << 31:
+        q_fixed //= 2
+        shift += 1
+    if shift < -31:  # everything would be shifted out: TFLM flushes to zero
+        return 0, 0
+    return q_fixed, shift
+
+
+def quantize_value(x: float, scale: float, zero_point: int) -> int:
+    """TFLM's Quantize helper for activation bounds: zero_point + round(float(x) / scale) in float."""
+    return zero_point + round_half_away(f32(f32(x) / f32(scale)))
+
+
+def activation_range(activation: str, scale: float, zero_point: int,
+                     qmin: int = INT8_MIN, qmax: int = INT8_MAX) -> tuple[int, int]:
+    """TFLM CalculateActivationRangeQuantized for a fused activation on an int8 output."""
+    bounds = {"NONE": (None, None), "RELU": (0.0, None), "RELU6": (0.0, 6.0),
+              "RELU_N1_TO_1": (-1.0, 1.0)}
+    if activation not in bounds:
+        raise ValueError(activation)
+    low, high = bounds[activation]
+    act_min = qmin if low is None else max(qmin, quantize_value(low, scale, zero_point))
+    act_max = qmax if high is None else min(qmax, quantize_value(high, scale, zero_point))
+    return act_min, act_max
+
+
+def float_activation_range(activation: str) -> tuple[float, float]:
+    """TFLM CalculateActivationRange for float outputs: NONE clamps to the float32 limits."""
+    big = float(np.finfo(np.float32).max)
+    return {"NONE": (-big, big), "RELU": (0.0, big), "RELU6": (0.0, 6.0),
+            "RELU_N1_TO_1": (-1.0, 1.0)}[activation]
+
+
+def conv_multipliers(input_scale: float, filter_scales: tuple[float, ...],
+                     output_scale: float, channels: int) -> tuple[list[int], list[int]]:
+    """Per-channel multipliers and shifts as PopulateConvolutionQuantizationParams makes them.
+
+    A per-tensor filter scale is broadcast over `channels`; products are taken in double.
+    """
+    scales = filter_scales if len(filter_scales) > 1 else filter_scales * channels
+    pairs = [quantize_multiplier(input_scale * s / output_scale) for s in scales]
+    return [m for m, _ in pairs], [s for _, s in pairs]
+
+
+def per_tensor_conv_multiplier(input_scale: float, filter_scale: float,
+                               output_scale: float) -> tuple[int, int]:
+    """GetQuantizedConvolutionMultipler: the scale product is a float32 multiply, then double."""
+    return quantize_multiplier(f32(input_scale * filter_scale) / output_scale)
+
+
+# --- Reference integer arithmetic, used by the compiler's constant folding and by unit tests. ---
+
+def saturating_rounding_doubling_high_mul(a: int, b: int) -> int:
+    """gemmlowp SaturatingRoundingDoublingHighMul on int32 operands."""
+    if a == b == -(1 << 31):
+        return (1 << 31) - 1
+    ab = a * b
+    nudge = (1 << 30) if ab >= 0 else 1 - (1 << 30)
+    total = ab + nudge
+    return int(total / (1 << 31)) if total < 0 else total >> 31  # C division truncates
+
+
+def rounding_divide_by_pot(x: int, exponent: int) -> int:
+    """gemmlowp RoundingDivideByPOT: round half away from zero."""
+    mask = (1 << exponent) - 1
+    remainder = x & mask
+    threshold = (mask >> 1) + (1 if x < 0 else 0)
+    return (x >> exponent) + (1 if remainder > threshold else 0)
+
+
+def multiply_by_quantized_multiplier(x: int, multiplier: int, shift: int) -> int:
+    """TFLM's double-rounding MultiplyByQuantizedMultiplier (int32 x)."""
+    left = max(shift, 0)
+    right = max(-shift, 0)
+    shifted = _wrap32(x * (1 << left))
+    return rounding_divide_by_pot(saturating_rounding_doubling_high_mul(shifted, multiplier), right)
+
+
+def _wrap32(x: int) -> int:
+    return (x + (1 << 31)) % (1 << 32) - (1 << 31)

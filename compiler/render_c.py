@@ -1,0 +1,165 @@
+"""render: (LoweredModel, MemoryPlan, name) -> {filename: text}. Pure: no disk, no clock.
+
+Python computes every value; the templates in `templates/` only place them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from typing import Any
+
+import jinja2
+import numpy as np
+
+from . import __version__
+from .c_literals import c_array_lines, c_float, c_int, c_value
+from .ir import Graph, Tensor
+from .lower import LoweredModel
+from .ops import Alias, ArrayArg, KernelCall, ScratchArg, TensorArg
+from .plan_memory import MemoryPlan
+
+
+@dataclass(frozen=True)
+class CArray:
+    name: str
+    ctype: str
+    count: int
+    lines: list[str]
+    comment: str
+
+
+@dataclass(frozen=True)
+class CCall:
+    comment: str
+    function: str
+    params_type: str
+    params_name: str
+    params: list[tuple[str, str]]  # (field, C literal)
+    args: list[str]
+
+
+@dataclass(frozen=True)
+class CTensor:
+    """A model input or output as the header exposes it."""
+
+    offset: int
+    nbytes: int
+    elements: int
+    ctype: str
+    shape: list[int]
+    scale: str | None
+    zero_point: int | None
+
+
+def render(model: LoweredModel, plan: MemoryPlan, name: str) -> dict[str, str]:
+    context = _context(model, plan, name)
+    env = _environment()
+    return {
+        f"{name}.h": env.get_template("model.h.jinja").render(context),
+        f"{name}.cpp": env.get_template("model.cpp.jinja").render(context),
+    }
+
+
+def runtime_headers(model: LoweredModel) -> list[str]:
+    """Runtime files the generated code includes, common header first."""
+    return ["tinyc_common.h"] + sorted({c.header for c in model.calls})
+
+
+def _context(model: LoweredModel, plan: MemoryPlan, name: str) -> dict[str, Any]:
+    graph = model.graph
+    arrays, symbols = _constant_arrays(model, name)
+    return {
+        "name": name,
+        "NAME": name.upper(),
+        "version": __version__,
+        "arena_bytes": plan.arena_bytes,
+        "headers": runtime_headers(model),
+        "arrays": arrays,
+        "calls": [_call(step, i, graph, plan, symbols, name) for i, step in enumerate(model.steps)
+                  if isinstance(step, KernelCall)],
+        "aliases": [f"op {s.op.index} {s.op.kind}: tensor {s.target} is tensor {s.source}'s bytes"
+                    for s in model.steps if isinstance(s, Alias)],
+        "inputs": [_io_tensor(graph.tensor(t), plan) for t in graph.inputs],
+        "outputs": [_io_tensor(graph.tensor(t), plan) for t in graph.outputs],
+    }
+
+
+def _constant_arrays(model: LoweredModel, name: str) -> tuple[list[CArray], dict[str, str]]:
+    """Every constant the calls use, once: identical contents share one array."""
+    arrays: list[CArray] = []
+    symbols: dict[str, str] = {}  # "t<tensor>" or "op<i>_<suffix>" -> C array name
+    by_content: dict[tuple[str, bytes], str] = {}
+
+    def add(key: str, array_name: str, ctype: str, values: np.ndarray, comment: str) -> None:
+        content = (ctype, np.ascontiguousarray(values).tobytes())
+        if content not in by_content:
+            by_content[content] = array_name
+            arrays.append(CArray(array_name, ctype, max(values.size, 1),
+                                 c_array_lines(values, ctype) if values.size else ["0"], comment))
+        symbols[key] = by_content[content]
+
+    for call in model.calls:
+        for arg in call.args:
+            tensor = model.graph.tensor(arg.tensor) if isinstance(arg, TensorArg) else None
+            if tensor is not None and tensor.is_const and f"t{tensor.index}" not in symbols:
+                add(f"t{tensor.index}", f"{name}_tensor{tensor.index}", tensor.ctype, tensor.data,
+                    f"{tensor.name} {list(tensor.shape)}")
+        for const in call.arrays:
+            key = f"op{call.op.index}_{const.suffix}"
+            add(key, f"{name}_{key}", const.ctype, const.values, f"op {call.op.index} {const.suffix}")
+    return arrays, symbols
+
+
+def _call(call: KernelCall, step_index: int, graph: Graph, plan: MemoryPlan,
+          symbols: dict[str, str], name: str) -> CCall:
+    def arg(a: TensorArg | ArrayArg | ScratchArg) -> str:
+        if isinstance(a, ArrayArg):
+            return symbols[f"op{call.op.index}_{a.suffix}"]
+        if isinstance(a, ScratchArg):
+            return f"{name}_arena + {plan.scratch_offsets[step_index]}"
+        tensor = graph.tensor(a.tensor)
+        if tensor.is_const:
+            return symbols[f"t{tensor.index}"]
+        return f"({tensor.ctype} *)({name}_arena + {plan.offsets[tensor.index]})"
+
+    return CCall(
+        comment=f"op {call.op.index}: {call.op.kind}",
+        function=call.function,
+        params_type=call.params_type,
+        params_name=f"{name}_op{call.op.index}_params",
+        params=[(field, c_value(value, "")) for field, value in call.params],
+        args=[arg(a) for a in call.args],
+    )
+
+
+def _io_tensor(tensor: Tensor, plan: MemoryPlan) -> CTensor:
+    quantized = tensor.quant is not None and tensor.dtype != "float32"
+    return CTensor(
+        offset=plan.offsets[tensor.index],
+        nbytes=tensor.nbytes,
+        elements=tensor.size,
+        ctype=tensor.ctype,
+        shape=list(tensor.shape),
+        scale=c_float(tensor.scale) if quantized else None,
+        zero_point=tensor.zero_point if quantized else None,
+    )
+
+
+@cache
+def _environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FunctionLoader(_load_template),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        autoescape=False,
+    )
+    env.filters["c_int"] = c_int
+    return env
+
+
+def _load_template(template_name: str) -> str:
+    return resources.files("tinyc.templates").joinpath(template_name).read_text(encoding="utf-8")

@@ -1,0 +1,6 @@
+"""build/verify: the generated code built for the host through cffi, compared with TFLM and LiteRT."""
+
+from .build import HostModel, build_host_model
+from .compare import Report, verify_model
+
+__all__ = ["HostModel", "Report", "build_host_model", "verify_model"]

@@ -1,0 +1,178 @@
+"""Run the same random inputs through tinyc's host build, TFLM and LiteRT; count exact outputs.
+
+TFLM (the tflite-micro interpreter, reference kernels) is the oracle. LiteRT is reported twice:
+with its default kernels (XNNPACK, which rounds once and may differ by one LSB) and with its
+reference op resolver; neither decides success.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import TinycError
+from ..ir import DTYPES, Graph
+from ..pipeline import CompiledModel, compile_model
+from .build import build_host_model
+
+Runner = Callable[[list[np.ndarray]], list[np.ndarray]]
+
+
+@dataclass
+class Agreement:
+    exact: int = 0
+    max_abs_diff: float = 0.0
+
+
+@dataclass
+class OutputReport:
+    index: int
+    dtype: str
+    shape: tuple[int, ...]
+    against: dict[str, Agreement] = field(default_factory=dict)  # oracle name -> agreement
+
+
+@dataclass
+class Report:
+    model: str
+    samples: int
+    outputs: list[OutputReport]
+    oracles: list[str]
+
+    @property
+    def bit_exact(self) -> bool:
+        return all(o.against["tflm"].exact == self.samples for o in self.outputs)
+
+    def lines(self) -> list[str]:
+        out = [f"{self.model}: {self.samples} random samples"]
+        for o in self.outputs:
+            out.append(f"  output {o.index} ({o.dtype} {list(o.shape)}):")
+            for oracle in self.oracles:
+                a = o.against[oracle]
+                out.append(f"    vs {ORACLE_LABELS[oracle]:<28} {a.exact}/{self.samples} bit-exact, "
+                           f"max abs diff {a.max_abs_diff:g}")
+        out.append("PASS: bit-exact with TFLM" if self.bit_exact else "FAIL: differs from TFLM")
+        return out
+
+
+ORACLE_LABELS = {
+    "tflm": "TFLM (reference kernels)",
+    "litert": "LiteRT (default, XNNPACK)",
+    "litert_ref": "LiteRT (reference kernels)",
+}
+
+
+def verify_model(model_path: str | Path, samples: int = 100, seed: int = 0,
+                 compiled: CompiledModel | None = None, litert: bool = True) -> Report:
+    compiled = compiled or compile_model(model_path)
+    host = build_host_model(compiled.files, compiled.name)
+    graph = compiled.model.graph
+    runners: dict[str, Runner] = {"tflm": tflm_runner(model_path, len(graph.outputs))}
+    if litert:
+        runners["litert"] = litert_runner(model_path, reference=False)
+        runners["litert_ref"] = litert_runner(model_path, reference=True)
+    outputs = [OutputReport(i, graph.tensor(t).dtype, graph.tensor(t).shape,
+                            {k: Agreement() for k in runners})
+               for i, t in enumerate(graph.outputs)]
+    rng = np.random.default_rng(seed)
+    for _ in range(samples):
+        inputs = random_inputs(graph, rng)
+        ours = [np.frombuffer(b, DTYPES[o.dtype][0]).reshape(o.shape)
+                for b, o in zip(host.run(inputs), outputs)]
+        for oracle, run in runners.items():
+            for report, mine, theirs in zip(outputs, ours, run(inputs)):
+                _tally(report.against[oracle], mine, np.asarray(theirs).reshape(mine.shape))
+    return Report(str(model_path), samples, outputs, list(runners))
+
+
+def _tally(agreement: Agreement, mine: np.ndarray, theirs: np.ndarray) -> None:
+    if mine.tobytes() == np.ascontiguousarray(theirs, mine.dtype).tobytes():
+        agreement.exact += 1
+    diff = np.abs(mine.astype(np.float64) - theirs.astype(np.float64))
+    agreement.max_abs_diff = max(agreement.max_abs_diff, float(np.max(diff, initial=0.0)))
+
+
+def random_inputs(graph: Graph, rng: np.random.Generator) -> list[np.ndarray]:
+    """Uniform over an int input's range; floats over the range the model quantizes them to."""
+    arrays = []
+    for t in graph.inputs:
+        tensor = graph.tensor(t)
+        if tensor.dtype == "float32":
+            low, high = _float_input_range(graph, t)
+            arrays.append(rng.uniform(low, high, tensor.shape).astype(np.float32))
+        else:
+            info = np.iinfo(DTYPES[tensor.dtype][0])
+            arrays.append(rng.integers(info.min, info.max, tensor.shape, endpoint=True,
+                                       dtype=DTYPES[tensor.dtype][0]))
+    return arrays
+
+
+def _float_input_range(graph: Graph, t: int) -> tuple[float, float]:
+    """A float input feeding QUANTIZE: its int8 range, widened 10% to exercise saturation."""
+    for op in graph.consumers(t):
+        out = graph.tensor(op.outputs[0])
+        if op.kind == "QUANTIZE" and out.quant is not None:
+            low = out.scale * (-128 - out.zero_point)
+            high = out.scale * (127 - out.zero_point)
+            pad = 0.1 * (high - low)
+            return low - pad, high + pad
+    return -4.0, 4.0
+
+
+def tflm_runner(model_path: str | Path, output_count: int, arena_size: int = 1 << 24) -> Runner:
+    runtime = _import_oracle("tflite_micro.python.tflite_micro.runtime", "tflite-micro")
+    with _quiet_stderr():
+        interpreter = runtime.Interpreter.from_file(str(model_path), arena_size=arena_size)
+
+    def run(inputs: list[np.ndarray]) -> list[np.ndarray]:
+        for i, array in enumerate(inputs):
+            interpreter.set_input(array, i)
+        interpreter.invoke()
+        return [interpreter.get_output(i) for i in range(output_count)]
+
+    return run
+
+
+def litert_runner(model_path: str | Path, reference: bool) -> Runner:
+    module = _import_oracle("ai_edge_litert.interpreter", "ai-edge-litert")
+    kwargs = {"experimental_op_resolver_type": module.OpResolverType.BUILTIN_REF} if reference else {}
+    with _quiet_stderr():
+        interpreter = module.Interpreter(model_path=str(model_path), num_threads=1, **kwargs)
+        interpreter.allocate_tensors()
+    in_details = interpreter.get_input_details()
+    out_details = interpreter.get_output_details()
+
+    def run(inputs: list[np.ndarray]) -> list[np.ndarray]:
+        for d, array in zip(in_details, inputs):
+            interpreter.set_tensor(d["index"], array)
+        interpreter.invoke()
+        return [interpreter.get_tensor(d["index"]) for d in out_details]
+
+    return run
+
+
+def _import_oracle(module: str, package: str):
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        raise TinycError(f"verification needs {package}: pip install 'tinyc[verify]'") from None
+
+
+@contextlib.contextmanager
+def _quiet_stderr():
+    """The interpreters log to fd 2 from C++; keep the report readable."""
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
