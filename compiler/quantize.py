@@ -90,7 +90,7 @@ def saturating_rounding_doubling_high_mul(a: int, b: int) -> int:
     ab = a * b
     nudge = (1 << 30) if ab >= 0 else 1 - (1 << 30)
     total = ab + nudge
-    return int(total / (1 << 31)) if total < 0 else total >> 31  # C division truncates
+    return -((-total) >> 31) if total < 0 else total >> 31  # C division truncates toward 0
 
 
 def rounding_divide_by_pot(x: int, exponent: int) -> int:
