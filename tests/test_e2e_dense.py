@@ -1,0 +1,48 @@
+"""End to end on dense networks: the TinyML hello-world sine model, bit-exact with TFLM."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import assert_bit_exact, shared_model
+
+from tinyc import compile_model
+from tinyc.lower import lower
+from tinyc.read_tflite import read_model
+
+
+def test_hello_world_from_tflm_examples_is_bit_exact():
+    report = assert_bit_exact(shared_model("hello_world_int8.tflite"), samples=256)
+    assert report.samples == 256
+
+
+def test_anomaly_detection_autoencoder_is_bit_exact():
+    assert_bit_exact(shared_model("ad01_int8.tflite"), samples=100)
+
+
+@pytest.mark.parametrize("mode", ["int8", "int8_float_io", "float"])
+def test_trained_sine_model_is_bit_exact(sine_models, mode):
+    assert_bit_exact(sine_models[mode], samples=200)
+
+
+@pytest.mark.parametrize(
+    ("mode", "kinds"),
+    [
+        ("int8", ["FULLY_CONNECTED"] * 3),
+        ("int8_float_io", ["QUANTIZE"] + ["FULLY_CONNECTED"] * 3 + ["DEQUANTIZE"]),
+        ("float", ["FULLY_CONNECTED"] * 3),
+    ],
+)
+def test_sine_model_forms_have_the_expected_ops(sine_models, mode, kinds):
+    # Guards the test above: each form must really exercise the ops it claims to.
+    graph = read_model(sine_models[mode])
+    assert [op.kind for op in graph.ops] == kinds
+    calls = lower(graph).calls
+    expected_dtype = "float32" if mode == "float" else "int8"
+    assert all(graph.tensor(c.op.outputs[0]).dtype in (expected_dtype, "float32") for c in calls)
+
+
+def test_sine_int8_arena_is_two_hidden_layers(sine_models):
+    # Two live 16-byte activations at the middle layer are the most the model ever needs.
+    compiled = compile_model(sine_models["int8"])
+    assert compiled.plan.liveness_bound == 32
+    assert compiled.plan.arena_bytes == 32
