@@ -1,0 +1,155 @@
+/* tinyc runtime: SOFTMAX, int8 input and int8 output (output scale 1/256, zero point -128).
+ *
+ * Mirrors TFLM reference_ops::Softmax<int8_t, int8_t> (what TFLM micro runs for int8 -> int8; the
+ * lookup tables in softmax_common.cc are for int16 only). Per row: the difference to the row's
+ * maximum is scaled to Q5.26 by input_multiplier/input_left_shift, exp() is evaluated in gemmlowp
+ * fixed point, the exps are summed in Q12.19, and each exp is multiplied by the fixed-point
+ * reciprocal of the sum. Differences below diff_min contribute nothing and give -128. Every step
+ * below is the gemmlowp operation of the same name, on int32 raw values. */
+#ifndef TINYC_SOFTMAX_H
+#define TINYC_SOFTMAX_H
+
+#include "tinyc_common.h"
+
+typedef struct {
+  int32_t outer_size; /* rows: product of all dimensions but the last */
+  int32_t depth;      /* the last dimension, over which softmax normalizes */
+  int32_t input_multiplier;
+  int32_t input_left_shift;
+  int32_t diff_min;
+} tinyc_softmax_s8_params;
+
+/* gemmlowp SaturatingRoundingMultiplyByPOT<exponent> for exponent > 0: x * 2^exponent, saturated. */
+static inline int32_t tinyc_saturating_shift_left(int32_t x, int exponent) {
+  const int32_t threshold = (int32_t)((((int64_t)1) << (31 - exponent)) - 1);
+  if (x > threshold) return INT32_MAX;
+  if (x < -threshold) return INT32_MIN;
+  return (int32_t)((int64_t)x * ((int64_t)1 << exponent));
+}
+
+/* gemmlowp exp_on_interval_between_negative_one_quarter_and_0_excl (Q0.31 in, Q0.31 out): a
+ * fourth-order Taylor expansion around -1/8. */
+static inline int32_t tinyc_exp_on_interval_between_negative_one_quarter_and_0_excl(int32_t a) {
+  const int32_t constant_term = 1895147668;    /* exp(-1/8) */
+  const int32_t constant_1_over_3 = 715827883; /* 1/3 */
+  const int32_t x = a + (1 << 28);              /* a + 1/8 */
+  const int32_t x2 = tinyc_saturating_rounding_doubling_high_mul(x, x);
+  const int32_t x3 = tinyc_saturating_rounding_doubling_high_mul(x2, x);
+  const int32_t x4 = tinyc_saturating_rounding_doubling_high_mul(x2, x2);
+  const int32_t x4_over_4 = tinyc_rounding_divide_by_pot(x4, 2);
+  const int32_t x4_over_24_plus_x3_over_6_plus_x2_over_2 = tinyc_rounding_divide_by_pot(
+      tinyc_saturating_rounding_doubling_high_mul(x4_over_4 + x3, constant_1_over_3) + x2, 1);
+  return constant_term + tinyc_saturating_rounding_doubling_high_mul(
+                             constant_term, x + x4_over_24_plus_x3_over_6_plus_x2_over_2);
+}
+
+static inline int32_t tinyc_exp_barrel_step(int32_t result, int32_t remainder, int bit,
+                                            int32_t multiplier) {
+  return (remainder & ((int32_t)1 << bit))
+             ? tinyc_saturating_rounding_doubling_high_mul(result, multiplier)
+             : result;
+}
+
+/* gemmlowp exp_on_negative_values for a Q5.26 input (a <= 0), Q0.31 output. */
+static inline int32_t tinyc_exp_on_negative_values_q5_26(int32_t a) {
+  const int fractional_bits = 26;
+  const int32_t one_quarter = (int32_t)1 << (fractional_bits - 2);
+  const int32_t mask = one_quarter - 1;
+  const int32_t a_mod_quarter_minus_one_quarter = (a & mask) - one_quarter;
+  /* Rescale<0> of a Q5.26 value: multiply by 2^5, saturating. */
+  int32_t result = tinyc_exp_on_interval_between_negative_one_quarter_and_0_excl(
+      tinyc_saturating_shift_left(a_mod_quarter_minus_one_quarter, 5));
+  const int32_t remainder = a_mod_quarter_minus_one_quarter - a;
+  /* Barrel shifter: multiply by exp(-2^k) for each bit k of the remaining whole quarters. The
+   * constants are Q0.31, as in gemmlowp. */
+  result = tinyc_exp_barrel_step(result, remainder, fractional_bits - 2, 1672461947); /* -1/4 */
+  result = tinyc_exp_barrel_step(result, remainder, fractional_bits - 1, 1302514674); /* -1/2 */
+  result = tinyc_exp_barrel_step(result, remainder, fractional_bits + 0, 790015084);  /* -1 */
+  result = tinyc_exp_barrel_step(result, remainder, fractional_bits + 1, 290630308);  /* -2 */
+  result = tinyc_exp_barrel_step(result, remainder, fractional_bits + 2, 39332535);   /* -4 */
+  result = tinyc_exp_barrel_step(result, remainder, fractional_bits + 3, 720401);     /* -8 */
+  result = tinyc_exp_barrel_step(result, remainder, fractional_bits + 4, 242);        /* -16 */
+  /* With 5 integer bits no input lies below -32, so gemmlowp's clamp does not apply. */
+  return a == 0 ? INT32_MAX : result;
+}
+
+/* gemmlowp one_over_one_plus_x_for_x_in_0_1 (Q0.31 in and out): Newton-Raphson division. */
+static inline int32_t tinyc_one_over_one_plus_x_for_x_in_0_1(int32_t a) {
+  /* RoundingHalfSum(a, One): (a + INT32_MAX + sign) / 2 in 64 bits, truncating. */
+  const int64_t sum = (int64_t)a + INT32_MAX;
+  const int32_t half_denominator = (int32_t)((sum + (sum >= 0 ? 1 : -1)) / 2);
+  const int32_t constant_48_over_17 = 1515870810;      /* Q2.29 */
+  const int32_t constant_neg_32_over_17 = -1010580540; /* Q2.29 */
+  int32_t x = constant_48_over_17 +
+              tinyc_saturating_rounding_doubling_high_mul(half_denominator, constant_neg_32_over_17);
+  for (int i = 0; i < 3; ++i) {
+    const int32_t half_denominator_times_x =
+        tinyc_saturating_rounding_doubling_high_mul(half_denominator, x);
+    const int32_t one_minus_half_denominator_times_x = (1 << 29) - half_denominator_times_x;
+    /* Q2.29 * Q2.29 is Q4.27; Rescale<2> multiplies by 4, saturating. */
+    x = x + tinyc_saturating_shift_left(
+                tinyc_saturating_rounding_doubling_high_mul(x, one_minus_half_denominator_times_x),
+                2);
+  }
+  /* ExactMulByPot<-1> (Q2.29 read as Q1.30), then Rescale<0>: multiply by 2, saturating. */
+  return tinyc_saturating_shift_left(x, 1);
+}
+
+static inline int tinyc_count_leading_zeros_u32(uint32_t x) {
+  int n = 0;
+  if (x == 0) return 32;
+  while (!(x & 0x80000000u)) {
+    x <<= 1;
+    ++n;
+  }
+  return n;
+}
+
+static inline void tinyc_softmax_s8(const tinyc_softmax_s8_params *p,
+                                    const int8_t *TINYC_RESTRICT input,
+                                    int8_t *TINYC_RESTRICT output) {
+  const int accumulation_integer_bits = 12;
+  for (int32_t i = 0; i < p->outer_size; ++i) {
+    const int8_t *in = input + i * p->depth;
+    int8_t *out = output + i * p->depth;
+    int32_t max_in_row = -128;
+    for (int32_t c = 0; c < p->depth; ++c) max_in_row = tinyc_max_i32(max_in_row, in[c]);
+
+    int32_t sum_of_exps = 0; /* Q12.19 */
+    for (int32_t c = 0; c < p->depth; ++c) {
+      const int32_t input_diff = (int32_t)in[c] - max_in_row;
+      if (input_diff >= p->diff_min) {
+        /* MultiplyByQuantizedMultiplierGreaterThanOne; diff_min keeps the shift from overflowing. */
+        const int32_t input_diff_rescaled = tinyc_saturating_rounding_doubling_high_mul(
+            (int32_t)((uint32_t)input_diff << p->input_left_shift), p->input_multiplier);
+        /* Rescale<12> of a Q0.31 exp: divide by 2^12, rounding. */
+        sum_of_exps += tinyc_rounding_divide_by_pot(
+            tinyc_exp_on_negative_values_q5_26(input_diff_rescaled), accumulation_integer_bits);
+      }
+    }
+
+    /* GetReciprocal: 1 / sum_of_exps as a Q0.31 scale and a power-of-two exponent. */
+    const int headroom_plus_one = tinyc_count_leading_zeros_u32((uint32_t)sum_of_exps);
+    const int num_bits_over_unit = accumulation_integer_bits - headroom_plus_one;
+    const int32_t shifted_sum_minus_one =
+        (int32_t)(((uint32_t)sum_of_exps << headroom_plus_one) - ((uint32_t)1 << 31));
+    const int32_t shifted_scale = tinyc_one_over_one_plus_x_for_x_in_0_1(shifted_sum_minus_one);
+    const int exponent = num_bits_over_unit + 31 - 8;
+
+    for (int32_t c = 0; c < p->depth; ++c) {
+      const int32_t input_diff = (int32_t)in[c] - max_in_row;
+      if (input_diff >= p->diff_min) {
+        const int32_t input_diff_rescaled = tinyc_saturating_rounding_doubling_high_mul(
+            (int32_t)((uint32_t)input_diff << p->input_left_shift), p->input_multiplier);
+        const int32_t exp_in_0 = tinyc_exp_on_negative_values_q5_26(input_diff_rescaled);
+        const int32_t unsat_output = tinyc_rounding_divide_by_pot(
+            tinyc_saturating_rounding_doubling_high_mul(shifted_scale, exp_in_0), exponent);
+        out[c] = tinyc_clamp_s8(unsat_output - 128, -128, 127);
+      } else {
+        out[c] = -128;
+      }
+    }
+  }
+}
+
+#endif /* TINYC_SOFTMAX_H */
