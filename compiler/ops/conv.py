@@ -1,0 +1,213 @@
+"""CONV_2D and DEPTHWISE_CONV_2D: int8 activations, int8 weights (per channel or per tensor).
+
+Both lowerings do what TFLM's Prepare does (conv_common.cc, depthwise_conv_common.cc):
+padding from ComputePaddingHeightWidth, per-channel multipliers from
+PopulateConvolutionQuantizationParams (double products, a per-tensor scale broadcast to every
+channel), activation bounds from CalculateActivationRangeQuantized. In addition the input zero
+point is folded into the bias:
+    sum_taps w * (x - zp) + b  ==  sum_taps w * x + (b - zp * sum_taps w)
+TFLM skips taps in the padding; the kernels read input_zero_point there instead, which adds back
+exactly what the folding subtracted for those taps. Everything is int32 arithmetic, so the result
+is bit-exact (see runtime/conv.h).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..ir import Graph, Op, Tensor
+from ..quantize import activation_range, conv_multipliers
+from . import (
+    ArrayArg,
+    ConstArray,
+    KernelCall,
+    TensorArg,
+    optional_input,
+    register,
+    require_option,
+    require_per_tensor,
+    unsupported,
+)
+
+ACTIVATIONS = {"NONE", "RELU", "RELU6", "RELU_N1_TO_1"}
+PADDINGS = {"SAME", "VALID"}
+NOTES = ("per-channel or per-tensor int8 weights (zero point 0); int32 bias optional; "
+         "SAME/VALID padding, any stride and dilation; fused NONE/RELU/RELU6/RELU_N1_TO_1")
+
+
+@dataclass(frozen=True)
+class Window:
+    """Spatial geometry of a convolution, as TFLM's Prepare computes it."""
+
+    stride: tuple[int, int]  # (height, width)
+    dilation: tuple[int, int]
+    padding: tuple[int, int]  # before the first row / column
+
+
+@register("CONV_2D", types="int8", notes=NOTES + "; one filter group")
+def lower_conv(graph: Graph, op: Op) -> KernelCall:
+    x, w, bias, y = _tensors(graph, op)
+    if w.shape[3] != x.shape[3]:
+        raise unsupported(op, f"grouped convolution (filter depth {w.shape[3]}, input depth "
+                              f"{x.shape[3]}) is not supported")
+    channels = w.shape[0]
+    window = _window(op, x, w.shape[1:3], y, channels)
+    multipliers, shifts = _multipliers(op, x, w, y, channels, axis=0)
+    folded = _fold_bias(x, w, bias, channels, sum_axes=(1, 2, 3))
+    pointwise = w.shape[1:3] == (1, 1) and window.stride == (1, 1) and window.padding == (0, 0)
+    params = _geometry(x, w.shape[1:3], y) + _rest(op, x, y, window, len(multipliers) > 1)
+    return KernelCall(
+        op=op,
+        function="tinyc_conv_1x1_s8" if pointwise else "tinyc_conv_s8",
+        header="conv.h",
+        params_type="tinyc_conv_s8_params",
+        params=params,
+        args=_args(x, w, y),
+        arrays=_arrays(folded, multipliers, shifts),
+    )
+
+
+@register("DEPTHWISE_CONV_2D", types="int8", notes=NOTES + "; any depth_multiplier")
+def lower_depthwise_conv(graph: Graph, op: Op) -> KernelCall:
+    x, w, bias, y = _tensors(graph, op)
+    channels = w.shape[3]
+    multiplier_depth = op.options.get("depth_multiplier")
+    if w.shape[0] != 1:
+        raise unsupported(op, f"filter shape {list(w.shape)} is not [1, height, width, channels]")
+    if not multiplier_depth or x.shape[3] * multiplier_depth != channels:
+        raise unsupported(op, f"depth_multiplier={multiplier_depth} does not match input depth "
+                              f"{x.shape[3]} and filter channels {channels}")
+    window = _window(op, x, w.shape[1:3], y, channels)
+    multipliers, shifts = _multipliers(op, x, w, y, channels, axis=3)
+    folded = _fold_bias(x, w, bias, channels, sum_axes=(0, 1, 2))
+    geometry = _geometry(x, w.shape[1:3], y)
+    params = geometry + (("depth_multiplier", multiplier_depth),) + _rest(
+        op, x, y, window, len(multipliers) > 1)
+    return KernelCall(
+        op=op,
+        function="tinyc_depthwise_conv_s8",
+        header="depthwise_conv.h",
+        params_type="tinyc_depthwise_conv_s8_params",
+        params=params,
+        args=_args(x, w, y),
+        arrays=_arrays(folded, multipliers, shifts),
+    )
+
+
+def _tensors(graph: Graph, op: Op) -> tuple[Tensor, Tensor, Tensor | None, Tensor]:
+    """Input, filter, bias (None if omitted) and output, after the checks both ops share."""
+    x, w, y = graph.tensor(op.inputs[0]), graph.tensor(op.inputs[1]), graph.tensor(op.outputs[0])
+    bias_index = optional_input(op, 2)
+    bias = graph.tensor(bias_index) if bias_index >= 0 else None
+    for t, role in ((x, "input"), (y, "output")):
+        if t.dtype != "int8":
+            raise unsupported(op, f"{t.dtype} {role} activations are not supported (int8 only)")
+    if w.dtype != "int8":
+        raise unsupported(op, f"{w.dtype} weights are not supported (int8 only)")
+    if bias is not None and bias.dtype != "int32":
+        raise unsupported(op, f"{bias.dtype} bias is not supported (int32 only)")
+    if not w.is_const:
+        raise unsupported(op, "non-constant weights are not supported")
+    if bias is not None and not bias.is_const:
+        raise unsupported(op, "non-constant bias is not supported")
+    for t, role in ((x, "input"), (w, "filter"), (y, "output")):
+        if len(t.shape) != 4:
+            raise unsupported(op, f"{role} of rank {len(t.shape)} is not supported (expected 4)")
+    if w.quant is None:
+        raise unsupported(op, f"filter {w.name!r} is not quantized")
+    require_per_tensor(op, x, y)
+    if any(zp != 0 for zp in w.quant.zero_point):
+        raise unsupported(op, "weights with a non-zero zero point are not supported")
+    require_option(op, "fused_activation_function", ACTIVATIONS)
+    require_option(op, "padding", PADDINGS)
+    return x, w, bias, y
+
+
+def _window(op: Op, x: Tensor, filter_hw: tuple[int, ...], y: Tensor, channels: int) -> Window:
+    """Strides, dilations and padding; checks the output shape against TFLM's formula."""
+    stride = (op.options.get("stride_h", 1), op.options.get("stride_w", 1))
+    dilation = (op.options.get("dilation_hfactor", 1), op.options.get("dilation_wfactor", 1))
+    if min(stride) < 1 or min(dilation) < 1:
+        raise unsupported(op, f"stride {list(stride)} / dilation {list(dilation)} must be >= 1")
+    padding, out_hw = [], []
+    for axis in (0, 1):
+        size, taps, s, d = x.shape[1 + axis], filter_hw[axis], stride[axis], dilation[axis]
+        effective = (taps - 1) * d + 1
+        if op.options["padding"] == "SAME":
+            out = (size + s - 1) // s
+        else:
+            out = (size + s - effective) // s
+        padding.append(max((out - 1) * s + effective - size, 0) // 2)
+        out_hw.append(out)
+    expected = (x.shape[0], *out_hw, channels)
+    if tuple(y.shape) != expected:
+        raise unsupported(op, f"output shape {list(y.shape)} does not match the input, filter "
+                              f"and options (expected {list(expected)})")
+    return Window(stride, dilation, (padding[0], padding[1]))
+
+
+def _multipliers(op: Op, x: Tensor, w: Tensor, y: Tensor, channels: int,
+                 axis: int) -> tuple[list[int], list[int]]:
+    """One (multiplier, shift) per channel, or a single pair for per-tensor weights."""
+    scales = w.quant.scale
+    if len(scales) > 1 and (len(scales) != channels or w.quant.axis != axis):
+        raise unsupported(op, f"per-channel weight scales must run along filter axis {axis} "
+                              f"({channels} channels; got {len(scales)} on axis {w.quant.axis})")
+    multipliers, shifts = conv_multipliers(x.scale, scales, y.scale, len(scales))
+    return multipliers, shifts
+
+
+def _fold_bias(x: Tensor, w: Tensor, bias: Tensor | None, channels: int,
+               sum_axes: tuple[int, ...]) -> np.ndarray:
+    """bias - input_zero_point * (sum of each channel's weights), wrapped to int32."""
+    values = bias.data.astype(np.int64) if bias is not None else np.zeros(channels, np.int64)
+    values = values - x.zero_point * w.data.astype(np.int64).sum(axis=sum_axes)
+    return ((values + (1 << 31)) % (1 << 32) - (1 << 31)).astype(np.int32)
+
+
+def _geometry(x: Tensor, filter_hw: tuple[int, ...], y: Tensor) -> tuple[tuple[str, int], ...]:
+    return (
+        ("batches", x.shape[0]),
+        ("input_height", x.shape[1]),
+        ("input_width", x.shape[2]),
+        ("input_depth", x.shape[3]),
+        ("filter_height", filter_hw[0]),
+        ("filter_width", filter_hw[1]),
+        ("output_height", y.shape[1]),
+        ("output_width", y.shape[2]),
+        ("output_depth", y.shape[3]),
+    )
+
+
+def _rest(op: Op, x: Tensor, y: Tensor, window: Window,
+          per_channel: bool) -> tuple[tuple[str, int], ...]:
+    act_min, act_max = activation_range(op.options["fused_activation_function"], y.scale,
+                                        y.zero_point)
+    return (
+        ("stride_height", window.stride[0]),
+        ("stride_width", window.stride[1]),
+        ("dilation_height", window.dilation[0]),
+        ("dilation_width", window.dilation[1]),
+        ("pad_height", window.padding[0]),
+        ("pad_width", window.padding[1]),
+        ("input_zero_point", x.zero_point),
+        ("output_offset", y.zero_point),
+        ("activation_min", act_min),
+        ("activation_max", act_max),
+        ("per_channel", int(per_channel)),
+    )
+
+
+def _args(x: Tensor, w: Tensor, y: Tensor):
+    return (TensorArg(x.index), TensorArg(w.index), ArrayArg("bias"), ArrayArg("multiplier"),
+            ArrayArg("shift"), TensorArg(y.index))
+
+
+def _arrays(folded: np.ndarray, multipliers: list[int], shifts: list[int]):
+    return (
+        ConstArray("bias", "int32_t", folded),
+        ConstArray("multiplier", "int32_t", np.array(multipliers, np.int32)),
+        ConstArray("shift", "int8_t", np.array(shifts, np.int8)),
+    )
