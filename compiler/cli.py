@@ -23,15 +23,18 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="tinyc", description="Compile int8 .tflite models into "
-                     "interpreter-free C++ for microcontrollers.")
+    parser = _Parser(
+        prog="tinyc",
+        description="Compile int8 .tflite models into interpreter-free C++ for microcontrollers.",
+    )
     parser.add_argument("--version", action="version", version=f"tinyc {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     comp = sub.add_parser("compile", help="generate C++ sources for a model into a folder")
     comp.add_argument("model", help="quantized .tflite file")
-    comp.add_argument("-o", "--output", required=True, metavar="DIR",
-                      help="output folder (replaced atomically)")
+    comp.add_argument(
+        "-o", "--output", required=True, metavar="DIR", help="output folder (replaced atomically)"
+    )
     comp.add_argument("--name", help="C identifier prefix for every symbol (default: file stem)")
 
     ver = sub.add_parser("verify", help="compile, build on the host, compare with TFLM and LiteRT")
@@ -57,8 +60,11 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # a bug in tinyc: still one line, unless asked for the traceback
         if os.environ.get("TINYC_DEBUG"):
             raise
-        print(f"tinyc: internal error: {type(exc).__name__}: {exc} "
-              "(set TINYC_DEBUG=1 for a traceback)", file=sys.stderr)
+        print(
+            f"tinyc: internal error: {type(exc).__name__}: {exc} "
+            "(set TINYC_DEBUG=1 for a traceback)",
+            file=sys.stderr,
+        )
         return EXIT_INPUT
 
 
@@ -66,8 +72,10 @@ def _compile(args: argparse.Namespace) -> int:
     from .pipeline import compile_to_folder
 
     compiled = compile_to_folder(args.model, args.output, args.name)
-    print(f"{args.output}: {compiled.name} ({len(compiled.model.calls)} kernel calls, "
-          f"arena {compiled.plan.arena_bytes} bytes)")
+    print(
+        f"{args.output}: {compiled.name} ({len(compiled.model.calls)} kernel calls, "
+        f"arena {compiled.plan.arena_bytes} bytes)"
+    )
     return 0
 
 
@@ -76,8 +84,9 @@ def _verify(args: argparse.Namespace) -> int:
 
     if args.samples < 1:
         raise TinycError("--samples must be at least 1")
-    report = verify_model(args.model, samples=args.samples, seed=args.seed,
-                          litert=not args.no_litert)
+    report = verify_model(
+        args.model, samples=args.samples, seed=args.seed, litert=not args.no_litert
+    )
     print("\n".join(report.lines()))
     return 0 if report.bit_exact else EXIT_MISMATCH
 

@@ -31,7 +31,11 @@ def fold_constants(graph: Graph) -> Graph:
     for op in graph.ops:
         inputs = [tensors[t] for t in op.inputs if t >= 0]
         folder = FOLDERS.get(op.kind)
-        if folder is None or not all(t.is_const for t in inputs) or set(op.outputs) & set(graph.outputs):
+        if (
+            folder is None
+            or not all(t.is_const for t in inputs)
+            or set(op.outputs) & set(graph.outputs)
+        ):
             kept.append(op)
             continue
         values = folder(graph.replace(tensors=tuple(tensors)), op, [t.data for t in inputs])

@@ -39,8 +39,9 @@ def compile_model(model_path: str | Path, name: str | None = None) -> CompiledMo
     return CompiledModel(name, model, plan, files)
 
 
-def compile_to_folder(model_path: str | Path, out_dir: str | Path,
-                      name: str | None = None) -> CompiledModel:
+def compile_to_folder(
+    model_path: str | Path, out_dir: str | Path, name: str | None = None
+) -> CompiledModel:
     compiled = compile_model(model_path, name)
     write_folder(compiled.files, out_dir)
     return compiled

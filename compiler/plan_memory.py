@@ -39,8 +39,13 @@ def plan_memory(model: LoweredModel, alignment: int = ALIGNMENT) -> MemoryPlan:
     arena = max((offsets[b.key] + b.size for b in buffers), default=0)
     tensor_offsets = {t: offsets[f"t{r}"] for t, r in root.items() if f"t{r}" in offsets}
     scratch = {int(b.key[1:]): offsets[b.key] for b in buffers if b.key.startswith("s")}
-    return MemoryPlan(_round_up(arena, alignment), tensor_offsets, scratch, alignment,
-                      _liveness_bound(buffers, len(model.steps)))
+    return MemoryPlan(
+        _round_up(arena, alignment),
+        tensor_offsets,
+        scratch,
+        alignment,
+        _liveness_bound(buffers, len(model.steps)),
+    )
 
 
 def _alias_roots(model: LoweredModel) -> dict[int, int]:
@@ -76,10 +81,15 @@ def _buffers(model: LoweredModel, root: dict[int, int]) -> list[Buffer]:
     for t in graph.outputs:
         if t in root:
             last[root[t]] = last_step
-    buffers = [Buffer(f"t{t}", graph.tensor(t).nbytes, first[t], last.get(t, first[t]))
-               for t in sorted(first)]
-    buffers += [Buffer(f"s{i}", s.scratch_bytes, i, i) for i, s in enumerate(model.steps)
-                if isinstance(s, KernelCall) and s.scratch_bytes > 0]
+    buffers = [
+        Buffer(f"t{t}", graph.tensor(t).nbytes, first[t], last.get(t, first[t]))
+        for t in sorted(first)
+    ]
+    buffers += [
+        Buffer(f"s{i}", s.scratch_bytes, i, i)
+        for i, s in enumerate(model.steps)
+        if isinstance(s, KernelCall) and s.scratch_bytes > 0
+    ]
     return buffers
 
 
@@ -88,7 +98,8 @@ def _place(buffers: list[Buffer], alignment: int) -> dict[str, int]:
     offsets: dict[str, int] = {}
     for buf in sorted(buffers, key=lambda b: (-b.size, b.first, b.key)):
         conflicts = sorted(
-            (off, off + other.size) for other, off in placed
+            (off, off + other.size)
+            for other, off in placed
             if other.first <= buf.last and buf.first <= other.last
         )
         offset = 0
@@ -102,8 +113,10 @@ def _place(buffers: list[Buffer], alignment: int) -> dict[str, int]:
 
 
 def _liveness_bound(buffers: list[Buffer], steps: int) -> int:
-    return max((sum(b.size for b in buffers if b.first <= i <= b.last) for i in range(steps)),
-               default=sum(b.size for b in buffers))
+    return max(
+        (sum(b.size for b in buffers if b.first <= i <= b.last) for i in range(steps)),
+        default=sum(b.size for b in buffers),
+    )
 
 
 def _round_up(x: int, alignment: int) -> int:

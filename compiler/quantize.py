@@ -40,15 +40,20 @@ def quantize_multiplier(real: float) -> tuple[int, int]:
 
 
 def quantize_value(x: float, scale: float, zero_point: int) -> int:
-    """TFLM's Quantize helper for activation bounds: zero_point + round(float(x) / scale) in float."""
+    """TFLM Quantize for activation bounds: zero_point + round(float(x) / scale), in float."""
     return zero_point + round_half_away(f32(f32(x) / f32(scale)))
 
 
-def activation_range(activation: str, scale: float, zero_point: int,
-                     qmin: int = INT8_MIN, qmax: int = INT8_MAX) -> tuple[int, int]:
+def activation_range(
+    activation: str, scale: float, zero_point: int, qmin: int = INT8_MIN, qmax: int = INT8_MAX
+) -> tuple[int, int]:
     """TFLM CalculateActivationRangeQuantized for a fused activation on an int8 output."""
-    bounds = {"NONE": (None, None), "RELU": (0.0, None), "RELU6": (0.0, 6.0),
-              "RELU_N1_TO_1": (-1.0, 1.0)}
+    bounds = {
+        "NONE": (None, None),
+        "RELU": (0.0, None),
+        "RELU6": (0.0, 6.0),
+        "RELU_N1_TO_1": (-1.0, 1.0),
+    }
     if activation not in bounds:
         raise ValueError(activation)
     low, high = bounds[activation]
@@ -60,12 +65,17 @@ def activation_range(activation: str, scale: float, zero_point: int,
 def float_activation_range(activation: str) -> tuple[float, float]:
     """TFLM CalculateActivationRange for float outputs: NONE clamps to the float32 limits."""
     big = float(np.finfo(np.float32).max)
-    return {"NONE": (-big, big), "RELU": (0.0, big), "RELU6": (0.0, 6.0),
-            "RELU_N1_TO_1": (-1.0, 1.0)}[activation]
+    return {
+        "NONE": (-big, big),
+        "RELU": (0.0, big),
+        "RELU6": (0.0, 6.0),
+        "RELU_N1_TO_1": (-1.0, 1.0),
+    }[activation]
 
 
-def conv_multipliers(input_scale: float, filter_scales: tuple[float, ...],
-                     output_scale: float, channels: int) -> tuple[list[int], list[int]]:
+def conv_multipliers(
+    input_scale: float, filter_scales: tuple[float, ...], output_scale: float, channels: int
+) -> tuple[list[int], list[int]]:
     """Per-channel multipliers and shifts as PopulateConvolutionQuantizationParams makes them.
 
     A per-tensor filter scale is broadcast over `channels`; products are taken in double.
@@ -75,13 +85,15 @@ def conv_multipliers(input_scale: float, filter_scales: tuple[float, ...],
     return [m for m, _ in pairs], [s for _, s in pairs]
 
 
-def per_tensor_conv_multiplier(input_scale: float, filter_scale: float,
-                               output_scale: float) -> tuple[int, int]:
+def per_tensor_conv_multiplier(
+    input_scale: float, filter_scale: float, output_scale: float
+) -> tuple[int, int]:
     """GetQuantizedConvolutionMultipler: the scale product is a float32 multiply, then double."""
     return quantize_multiplier(f32(input_scale * filter_scale) / output_scale)
 
 
 # --- Reference integer arithmetic, used by the compiler's constant folding and by unit tests. ---
+
 
 def saturating_rounding_doubling_high_mul(a: int, b: int) -> int:
     """gemmlowp SaturatingRoundingDoublingHighMul on int32 operands."""

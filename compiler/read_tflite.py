@@ -42,7 +42,9 @@ def read_model(path: str | Path) -> Graph:
     except TinycError:
         raise
     except Exception as exc:  # the flatbuffer library raises assorted errors on corrupt input
-        raise TinycError(f"{path}: not a valid .tflite model (corrupt or truncated: {exc})") from exc
+        raise TinycError(
+            f"{path}: not a valid .tflite model (corrupt or truncated: {exc})"
+        ) from exc
     check(graph)
     return graph
 
@@ -70,7 +72,9 @@ def _read_graph(model: Any, data: bytes) -> Graph:
     tensors = tuple(
         _read_tensor(model, data, subgraph.Tensors(i), i) for i in range(subgraph.TensorsLength())
     )
-    ops = tuple(_read_op(model, subgraph.Operators(i), i) for i in range(subgraph.OperatorsLength()))
+    ops = tuple(
+        _read_op(model, subgraph.Operators(i), i) for i in range(subgraph.OperatorsLength())
+    )
     return Graph(
         tensors=tensors,
         ops=ops,
@@ -85,18 +89,24 @@ def _read_tensor(model: Any, data: bytes, t: Any, index: int) -> Tensor:
     if dtype not in DTYPES:
         raise UnsupportedError(f"tensor {index} ({name!r}) has unsupported type {dtype.upper()}")
     shape = tuple(int(d) for d in t.ShapeAsNumpy()) if t.ShapeLength() else ()
-    if any(d < 0 for d in shape) or (t.ShapeSignatureLength() and min(t.ShapeSignatureAsNumpy()) < 0):
+    if any(d < 0 for d in shape) or (
+        t.ShapeSignatureLength() and min(t.ShapeSignatureAsNumpy()) < 0
+    ):
         # A dynamic batch (-1) in the signature is fine once the shape is fixed to 1.
         if any(d < 0 for d in shape):
             raise UnsupportedError(f"tensor {index} ({name!r}) has a dynamic shape {list(shape)}")
-    return Tensor(index, name, shape, dtype, _read_quant(t), _read_buffer(model, data, t, dtype, shape))
+    return Tensor(
+        index, name, shape, dtype, _read_quant(t), _read_buffer(model, data, t, dtype, shape)
+    )
 
 
 def _read_quant(t: Any) -> QuantParams | None:
     q = t.Quantization()
     if q is None or q.ScaleLength() == 0:
         return None
-    zero_points = q.ZeroPointAsNumpy() if q.ZeroPointLength() else np.zeros(q.ScaleLength(), np.int64)
+    zero_points = (
+        q.ZeroPointAsNumpy() if q.ZeroPointLength() else np.zeros(q.ScaleLength(), np.int64)
+    )
     return QuantParams(
         scale=tuple(float(s) for s in q.ScaleAsNumpy().astype(np.float32)),
         zero_point=tuple(int(z) for z in zero_points),
@@ -144,7 +154,11 @@ def _read_options(op: Any) -> dict[str, Any]:
     values: dict[str, Any] = {}
     for method in _option_fields(class_name):
         key = _snake(method)
-        value = getattr(options, method)()
+        if hasattr(options, method + "Length"):  # a vector field (e.g. ReshapeOptions.new_shape)
+            getter = getattr(options, method)
+            value = tuple(getter(j) for j in range(getattr(options, method + "Length")()))
+        else:
+            value = getattr(options, method)()
         values[key] = ENUM_FIELDS[key].get(value, value) if key in ENUM_FIELDS else value
     return values
 

@@ -77,10 +77,16 @@ def _context(model: LoweredModel, plan: MemoryPlan, name: str) -> dict[str, Any]
         "arena_bytes": plan.arena_bytes,
         "headers": runtime_headers(model),
         "arrays": arrays,
-        "calls": [_call(step, i, graph, plan, symbols, name) for i, step in enumerate(model.steps)
-                  if isinstance(step, KernelCall)],
-        "aliases": [f"op {s.op.index} {s.op.kind}: tensor {s.target} is tensor {s.source}'s bytes"
-                    for s in model.steps if isinstance(s, Alias)],
+        "calls": [
+            _call(step, i, graph, plan, symbols, name)
+            for i, step in enumerate(model.steps)
+            if isinstance(step, KernelCall)
+        ],
+        "aliases": [
+            f"op {s.op.index} {s.op.kind}: tensor {s.target} is tensor {s.source}'s bytes"
+            for s in model.steps
+            if isinstance(s, Alias)
+        ],
         "inputs": [_io_tensor(graph.tensor(t), plan) for t in graph.inputs],
         "outputs": [_io_tensor(graph.tensor(t), plan) for t in graph.outputs],
     }
@@ -96,24 +102,48 @@ def _constant_arrays(model: LoweredModel, name: str) -> tuple[list[CArray], dict
         content = (ctype, np.ascontiguousarray(values).tobytes())
         if content not in by_content:
             by_content[content] = array_name
-            arrays.append(CArray(array_name, ctype, max(values.size, 1),
-                                 c_array_lines(values, ctype) if values.size else ["0"], comment))
+            arrays.append(
+                CArray(
+                    array_name,
+                    ctype,
+                    max(values.size, 1),
+                    c_array_lines(values, ctype) if values.size else ["0"],
+                    comment,
+                )
+            )
         symbols[key] = by_content[content]
 
     for call in model.calls:
         for arg in call.args:
             tensor = model.graph.tensor(arg.tensor) if isinstance(arg, TensorArg) else None
             if tensor is not None and tensor.is_const and f"t{tensor.index}" not in symbols:
-                add(f"t{tensor.index}", f"{name}_tensor{tensor.index}", tensor.ctype, tensor.data,
-                    f"{tensor.name} {list(tensor.shape)}")
+                add(
+                    f"t{tensor.index}",
+                    f"{name}_tensor{tensor.index}",
+                    tensor.ctype,
+                    tensor.data,
+                    f"{tensor.name} {list(tensor.shape)}",
+                )
         for const in call.arrays:
             key = f"op{call.op.index}_{const.suffix}"
-            add(key, f"{name}_{key}", const.ctype, const.values, f"op {call.op.index} {const.suffix}")
+            add(
+                key,
+                f"{name}_{key}",
+                const.ctype,
+                const.values,
+                f"op {call.op.index} {const.suffix}",
+            )
     return arrays, symbols
 
 
-def _call(call: KernelCall, step_index: int, graph: Graph, plan: MemoryPlan,
-          symbols: dict[str, str], name: str) -> CCall:
+def _call(
+    call: KernelCall,
+    step_index: int,
+    graph: Graph,
+    plan: MemoryPlan,
+    symbols: dict[str, str],
+    name: str,
+) -> CCall:
     def arg(a: TensorArg | ArrayArg | ScratchArg) -> str:
         if isinstance(a, ArrayArg):
             return symbols[f"op{call.op.index}_{a.suffix}"]

@@ -9,14 +9,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 from conftest import REPO, shared_model
-from tflite_builders import cached_model, convert, keras_model, representative_samples
+from tflite_builders import cached_model, convert, keras_model
 
 HELLO = shared_model("hello_world_int8.tflite")
 
 
 def run_tinyc(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "tinyc", *args], capture_output=True, text=True,
-                          cwd=cwd)
+    return subprocess.run(
+        [sys.executable, "-m", "tinyc", *args], capture_output=True, text=True, cwd=cwd
+    )
 
 
 def assert_one_line_error(result: subprocess.CompletedProcess, *fragments: str) -> str:
@@ -63,7 +64,8 @@ def _float16_model() -> Path:
 
         tf = quiet_tensorflow()
         converter = tf.lite.TFLiteConverter.from_keras_model(
-            keras_model((4,), lambda tf, x: tf.keras.layers.Dense(3)(x)))
+            keras_model((4,), lambda tf, x: tf.keras.layers.Dense(3)(x))
+        )
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
         converter.target_spec.supported_types = [tf.float16]
         return converter.convert()
@@ -79,17 +81,24 @@ def _hybrid_model() -> Path:
 BAD_MODELS = {
     "missing": (lambda tmp: tmp / "nope.tflite", ["nope.tflite", "no such file"]),
     "empty": (lambda tmp: _write(tmp / "empty.tflite", b""), ["empty"]),
-    "truncated": (lambda tmp: _write(tmp / "cut.tflite", HELLO.read_bytes()[:700]),
-                  ["cut.tflite", "corrupt or truncated"]),
-    "foreign": (lambda tmp: _write(tmp / "photo.tflite", b"\x89PNG\r\n\x1a\n" + bytes(64)),
-                ["photo.tflite", "not a .tflite model"]),
+    "truncated": (
+        lambda tmp: _write(tmp / "cut.tflite", HELLO.read_bytes()[:700]),
+        ["cut.tflite", "corrupt or truncated"],
+    ),
+    "foreign": (
+        lambda tmp: _write(tmp / "photo.tflite", b"\x89PNG\r\n\x1a\n" + bytes(64)),
+        ["photo.tflite", "not a .tflite model"],
+    ),
     "directory": (lambda tmp: tmp, ["is a directory"]),
-    "unsupported-ops": (lambda tmp: _unsupported_op_model(),
-                        ["unsupported ops:", "SIN x1", "CUMSUM x1", "supported:",
-                         "FULLY_CONNECTED"]),
+    "unsupported-ops": (
+        lambda tmp: _unsupported_op_model(),
+        ["unsupported ops:", "SIN x1", "CUMSUM x1", "supported:", "FULLY_CONNECTED"],
+    ),
     "float16-type": (lambda tmp: _float16_model(), ["unsupported type FLOAT16"]),
-    "hybrid": (lambda tmp: _hybrid_model(),
-               ["dynamic-range (hybrid)", "TFLITE_BUILTINS_INT8", "representative_dataset"]),
+    "hybrid": (
+        lambda tmp: _hybrid_model(),
+        ["dynamic-range (hybrid)", "TFLITE_BUILTINS_INT8", "representative_dataset"],
+    ),
 }
 
 
@@ -152,8 +161,13 @@ def test_compile_replaces_an_existing_folder_completely(tmp_path, existing_outpu
     result = run_tinyc("compile", str(HELLO), "-o", str(existing_output))
     assert result.returncode == 0, result.stderr
     names = sorted(str(p.relative_to(existing_output)) for p in existing_output.rglob("*"))
-    assert names == ["hello_world_int8.cpp", "hello_world_int8.h", "tinyc_runtime",
-                     "tinyc_runtime/fully_connected.h", "tinyc_runtime/tinyc_common.h"]
+    assert names == [
+        "hello_world_int8.cpp",
+        "hello_world_int8.h",
+        "tinyc_runtime",
+        "tinyc_runtime/fully_connected.h",
+        "tinyc_runtime/tinyc_common.h",
+    ]
     assert "arena 32 bytes" in result.stdout
 
 
@@ -162,7 +176,10 @@ def test_name_option_and_default_name(tmp_path):
     weird.write_bytes(HELLO.read_bytes())
     assert run_tinyc("compile", str(weird), "-o", str(tmp_path / "a")).returncode == 0
     assert (tmp_path / "a" / "_2_layer_model.h").exists()
-    assert run_tinyc("compile", str(HELLO), "-o", str(tmp_path / "b"), "--name", "sine").returncode == 0
+    assert (
+        run_tinyc("compile", str(HELLO), "-o", str(tmp_path / "b"), "--name", "sine").returncode
+        == 0
+    )
     assert "int sine_invoke(void);" in (tmp_path / "b" / "sine.h").read_text()
     bad = run_tinyc("compile", str(HELLO), "-o", str(tmp_path / "c"), "--name", "not-an-ident")
     assert_one_line_error(bad, "not a C identifier")
@@ -219,8 +236,9 @@ def test_ops_command_matches_readme_table():
 
     table = "\n".join(supported_ops_table(load_all()))
     assert run_tinyc("ops").stdout.strip() == table
-    assert table in (REPO / "README.md").read_text(), "README's supported-ops table is stale: " \
-        "paste the output of `tinyc ops`"
+    assert table in (REPO / "README.md").read_text(), (
+        "README's supported-ops table is stale: paste the output of `tinyc ops`"
+    )
 
 
 def test_random_float_inputs_cover_the_quantized_range(sine_models):
@@ -228,8 +246,9 @@ def test_random_float_inputs_cover_the_quantized_range(sine_models):
     from tinyc.verify.compare import random_inputs
 
     graph = read_model(sine_models["int8_float_io"])
-    values = np.concatenate([random_inputs(graph, np.random.default_rng(s))[0].ravel()
-                             for s in range(200)])
+    values = np.concatenate(
+        [random_inputs(graph, np.random.default_rng(s))[0].ravel() for s in range(200)]
+    )
     quant = graph.tensor(graph.ops[0].outputs[0])
     low, high = quant.scale * (-128 - quant.zero_point), quant.scale * (127 - quant.zero_point)
     assert values.min() < low and values.max() > high  # saturation is exercised too

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 from conftest import assert_bit_exact, shared_model
-
 from tinyc import compile_model
 from tinyc.lower import lower
 from tinyc.read_tflite import read_model

@@ -1,4 +1,4 @@
-"""The generated folder as a firmware engineer meets it: warnings, C ABI, linking, flash, determinism."""
+"""The generated folder as a firmware engineer meets it: warnings, C ABI, linking, flash."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 from conftest import shared_model
-
 from tinyc import compile_to_folder
 from tinyc.verify.compare import tflm_runner
 
@@ -35,8 +34,12 @@ def need(tool: str) -> str:
 def folders(tmp_path_factory, sine_models) -> dict[str, Path]:
     """Generated folders: the TFLM hello world, and the sine model in all three forms."""
     root = tmp_path_factory.mktemp("gen")
-    models = {"hello": shared_model("hello_world_int8.tflite"), "sine": sine_models["int8"],
-              "sine_float_io": sine_models["int8_float_io"], "sine_float": sine_models["float"]}
+    models = {
+        "hello": shared_model("hello_world_int8.tflite"),
+        "sine": sine_models["int8"],
+        "sine_float_io": sine_models["int8_float_io"],
+        "sine_float": sine_models["float"],
+    }
     for name, path in models.items():
         compile_to_folder(path, root / name, name=name)
     return {name: root / name for name in models}
@@ -51,16 +54,34 @@ def sources(folder: Path) -> list[str]:
 def test_compiles_clean_on_host_compilers(folders, compiler, model, tmp_path):
     need(compiler)
     for source in sources(folders[model]):
-        sh(compiler, *CXX, "-O2", "-I", str(folders[model]), "-c", source, "-o",
-           str(tmp_path / "m.o"))
+        sh(
+            compiler,
+            *CXX,
+            "-O2",
+            "-I",
+            str(folders[model]),
+            "-c",
+            source,
+            "-o",
+            str(tmp_path / "m.o"),
+        )
 
 
 @pytest.mark.parametrize("model", ["hello", "sine_float_io", "sine_float"])
 def test_compiles_clean_for_cortex_m4(folders, model, tmp_path):
     need("arm-none-eabi-g++")
     for source in sources(folders[model]):
-        sh("arm-none-eabi-g++", *CXX, *ARM, "-I", str(folders[model]), "-c", source,
-           "-o", str(tmp_path / "m.o"))
+        sh(
+            "arm-none-eabi-g++",
+            *CXX,
+            *ARM,
+            "-I",
+            str(folders[model]),
+            "-c",
+            source,
+            "-o",
+            str(tmp_path / "m.o"),
+        )
 
 
 HARNESS = r"""
@@ -102,8 +123,20 @@ int main(int argc, char **argv) {
 def test_two_models_link_into_one_c_program_and_match_tflm(folders, sine_models, tmp_path):
     (tmp_path / "main.c").write_text(HARNESS)
     objects = [str(tmp_path / "main.o")]
-    sh("gcc", "-std=c99", "-pedantic", *WARNINGS, "-I", str(folders["hello"]), "-I",
-       str(folders["sine"]), "-c", str(tmp_path / "main.c"), "-o", objects[0])
+    sh(
+        "gcc",
+        "-std=c99",
+        "-pedantic",
+        *WARNINGS,
+        "-I",
+        str(folders["hello"]),
+        "-I",
+        str(folders["sine"]),
+        "-c",
+        str(tmp_path / "main.c"),
+        "-o",
+        objects[0],
+    )
     for name in ("hello", "sine"):
         for i, source in enumerate(sources(folders[name])):
             obj = str(tmp_path / f"{name}{i}.o")
@@ -126,14 +159,24 @@ def test_no_heap_no_exceptions_no_tflm(folders, tmp_path):
     """The only external symbols the generated code needs are the C library's math/memory."""
     for name in ("hello", "sine_float_io"):
         obj = tmp_path / f"{name}.o"
-        sh("g++", *CXX, "-O2", "-I", str(folders[name]), "-c", *sources(folders[name]),
-           "-o", str(obj))
+        sh(
+            "g++",
+            *CXX,
+            "-O2",
+            "-I",
+            str(folders[name]),
+            "-c",
+            *sources(folders[name]),
+            "-o",
+            str(obj),
+        )
         undefined = set(sh("nm", "-u", str(obj)).split()) - {"U", "w"}
         assert undefined <= {"roundf", "memcpy", "memset"}, undefined
         text = "\n".join(p.read_text() for p in folders[name].rglob("*.*"))
         code = re.sub(r"/\*.*?\*/", "", text, flags=re.S)
-        assert not re.search(r"\b(malloc|calloc|free|new|delete|throw|try|typeid|dynamic_cast)\b",
-                             code)
+        assert not re.search(
+            r"\b(malloc|calloc|free|new|delete|throw|try|typeid|dynamic_cast)\b", code
+        )
         includes = set(re.findall(r'#include [<"]([^>"]+)[>"]', code))
         runtime = {p.name for p in (folders[name] / "tinyc_runtime").glob("*.h")}
         own = {f"{name}.h"} | runtime | {f"tinyc_runtime/{h}" for h in runtime}
@@ -142,8 +185,17 @@ def test_no_heap_no_exceptions_no_tflm(folders, tmp_path):
 
 def test_weights_and_constants_are_read_only(folders, tmp_path):
     obj = tmp_path / "hello.o"
-    sh("g++", *CXX, "-O2", "-I", str(folders["hello"]), "-c", *sources(folders["hello"]),
-       "-o", str(obj))
+    sh(
+        "g++",
+        *CXX,
+        "-O2",
+        "-I",
+        str(folders["hello"]),
+        "-c",
+        *sources(folders["hello"]),
+        "-o",
+        str(obj),
+    )
     symbols = sh("objdump", "-t", str(obj))
     for line in symbols.splitlines():
         if re.search(r"hello_(tensor\d+|op\d+_)", line):
@@ -153,9 +205,19 @@ def test_weights_and_constants_are_read_only(folders, tmp_path):
 
 def test_arena_alignment_and_section_can_be_overridden(folders, tmp_path):
     obj = tmp_path / "hello.o"
-    sh("g++", *CXX, "-O2", "-DHELLO_ARENA_ALIGN=64",
-       '-DHELLO_ARENA_ATTRIBUTES=__attribute__((section(".model_arena")))',
-       "-I", str(folders["hello"]), "-c", *sources(folders["hello"]), "-o", str(obj))
+    sh(
+        "g++",
+        *CXX,
+        "-O2",
+        "-DHELLO_ARENA_ALIGN=64",
+        '-DHELLO_ARENA_ATTRIBUTES=__attribute__((section(".model_arena")))',
+        "-I",
+        str(folders["hello"]),
+        "-c",
+        *sources(folders["hello"]),
+        "-o",
+        str(obj),
+    )
     headers = sh("objdump", "-h", str(obj))
     match = re.search(r"\.model_arena\s+0+20\s+\S+\s+\S+\s+\S+\s+2\*\*(\d+)", headers)
     assert match and int(match.group(1)) == 6, headers

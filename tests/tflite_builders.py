@@ -18,8 +18,11 @@ _THIS_FILE = Path(__file__).read_bytes()
 
 
 def cache_root() -> Path:
-    root = Path(os.environ.get("TINYC_TEST_MODELS", Path(__file__).parent.parent / ".pytest_cache"
-                               / "tinyc-models"))
+    root = Path(
+        os.environ.get(
+            "TINYC_TEST_MODELS", Path(__file__).parent.parent / ".pytest_cache" / "tinyc-models"
+        )
+    )
     root.mkdir(parents=True, exist_ok=True)
     return root
 
@@ -71,8 +74,9 @@ def convert(keras_model, representative: Iterable[np.ndarray] | None, mode: str 
     return converter.convert()
 
 
-def representative_samples(shape: tuple[int, ...], count: int = 32, seed: int = 0,
-                           low: float = -1.0, high: float = 1.0) -> list[np.ndarray]:
+def representative_samples(
+    shape: tuple[int, ...], count: int = 32, seed: int = 0, low: float = -1.0, high: float = 1.0
+) -> list[np.ndarray]:
     rng = np.random.default_rng(seed)
     return [rng.uniform(low, high, (1, *shape)).astype(np.float32) for _ in range(count)]
 
@@ -85,13 +89,23 @@ def keras_model(shape: tuple[int, ...], build: Callable, seed: int = 0):
     return tf.keras.Model(x, build(tf, x))
 
 
-def single_layer_model(key: str, shape: tuple[int, ...], build: Callable, mode: str = "int8",
-                       seed: int = 0, low: float = -1.0, high: float = 1.0) -> Path:
+def single_layer_model(
+    key: str,
+    shape: tuple[int, ...],
+    build: Callable,
+    mode: str = "int8",
+    seed: int = 0,
+    low: float = -1.0,
+    high: float = 1.0,
+) -> Path:
     """Cached int8 model of one Keras graph. `key` must name everything `build` depends on."""
     return cached_model(
         f"{key}-{mode}-{seed}-{low}-{high}",
-        lambda: convert(keras_model(shape, build, seed),
-                        representative_samples(shape, seed=seed, low=low, high=high), mode),
+        lambda: convert(
+            keras_model(shape, build, seed),
+            representative_samples(shape, seed=seed, low=low, high=high),
+            mode,
+        ),
     )
 
 
@@ -109,20 +123,29 @@ def train_sine(epochs: int = 60, seed: int = 1337):
     tf = quiet_tensorflow()
     tf.keras.utils.set_random_seed(seed)
     x, y = sine_data(seed=seed)
-    model = tf.keras.Sequential([
-        tf.keras.Input(shape=(1,)),
-        tf.keras.layers.Dense(16, activation="relu"),
-        tf.keras.layers.Dense(16, activation="relu"),
-        tf.keras.layers.Dense(1),
-    ])
+    model = tf.keras.Sequential(
+        [
+            tf.keras.Input(shape=(1,)),
+            tf.keras.layers.Dense(16, activation="relu"),
+            tf.keras.layers.Dense(16, activation="relu"),
+            tf.keras.layers.Dense(1),
+        ]
+    )
     model.compile(optimizer="rmsprop", loss="mse", metrics=["mae"])
-    model.fit(x[:600], y[:600], epochs=epochs, batch_size=16, verbose=0,
-              validation_data=(x[600:800], y[600:800]))
+    model.fit(
+        x[:600],
+        y[:600],
+        epochs=epochs,
+        batch_size=16,
+        verbose=0,
+        validation_data=(x[600:800], y[600:800]),
+    )
     return model
 
 
 def sine_model(mode: str, epochs: int = 60) -> Path:
     """The sine model in one of convert()'s modes, cached."""
+
     def make() -> bytes:
         x, _ = sine_data()
         return convert(train_sine(epochs), [np.array([[v]], np.float32) for v in x[:500]], mode)

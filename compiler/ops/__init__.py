@@ -13,7 +13,7 @@ import importlib
 import pkgutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Union
+from typing import Any
 
 import numpy as np
 
@@ -49,7 +49,7 @@ class ScratchArg:
     """Pointer to the call's scratch buffer, planned in the arena for the call's duration."""
 
 
-Arg = Union[TensorArg, ArrayArg, ScratchArg]
+Arg = TensorArg | ArrayArg | ScratchArg
 
 
 @dataclass(frozen=True)
@@ -77,7 +77,7 @@ class Alias:
     target: int
 
 
-Step = Union[KernelCall, Alias]
+Step = KernelCall | Alias
 Lowering = Callable[[Graph, Op], Step]
 
 
@@ -137,8 +137,10 @@ def require_per_tensor(op: Op, *tensors: Tensor) -> None:
 def require_option(op: Op, name: str, allowed: set[Any]) -> Any:
     value = op.options.get(name)
     if value not in allowed:
-        raise unsupported(op, f"{name}={value} is not supported (supported: "
-                              f"{', '.join(sorted(map(str, allowed)))})")
+        raise unsupported(
+            op,
+            f"{name}={value} is not supported (supported: {', '.join(sorted(map(str, allowed)))})",
+        )
     return value
 
 

@@ -48,7 +48,11 @@ def lower_fully_connected(graph: Graph, op: Op) -> KernelCall:
     if len(w.shape) != 2:
         raise unsupported(op, f"weights of rank {len(w.shape)} are not supported (expected 2)")
     output_depth, accum_depth = w.shape
-    if x.size % accum_depth or y.size % output_depth or x.size // accum_depth != y.size // output_depth:
+    if (
+        x.size % accum_depth
+        or y.size % output_depth
+        or x.size // accum_depth != y.size // output_depth
+    ):
         raise unsupported(op, f"input shape {list(x.shape)} does not match weights {list(w.shape)}")
     batches = y.size // output_depth
     bias = graph.tensor(bias_index) if bias_index >= 0 else None
@@ -77,7 +81,7 @@ def _lower_int8(op: Op, shape, x: Tensor, w: Tensor, bias: Tensor | None, y: Ten
         multiplier, shift = per_tensor_conv_multiplier(x.scale, w.scale, y.scale)
         multipliers, shifts = [multiplier], [shift]
     weights = w.data.astype(np.int64)
-    folded = (bias.data.astype(np.int64) if bias is not None else np.zeros(output_depth, np.int64))
+    folded = bias.data.astype(np.int64) if bias is not None else np.zeros(output_depth, np.int64)
     folded = folded - x.zero_point * weights.sum(axis=1)
     act_min, act_max = activation_range(
         op.options["fused_activation_function"], y.scale, y.zero_point
@@ -94,8 +98,14 @@ def _lower_int8(op: Op, shape, x: Tensor, w: Tensor, bias: Tensor | None, y: Ten
             ("activation_min", act_min),
             ("activation_max", act_max),
         ),
-        args=(TensorArg(x.index), TensorArg(w.index), ArrayArg("bias"), ArrayArg("multiplier"),
-              ArrayArg("shift"), TensorArg(y.index)),
+        args=(
+            TensorArg(x.index),
+            TensorArg(w.index),
+            ArrayArg("bias"),
+            ArrayArg("multiplier"),
+            ArrayArg("shift"),
+            TensorArg(y.index),
+        ),
         arrays=(
             ConstArray("bias", "int32_t", _wrap_int32(folded)),
             ConstArray("multiplier", "int32_t", np.array(multipliers, np.int32)),
@@ -115,8 +125,12 @@ def _lower_float(op: Op, shape, w: Tensor, bias: Tensor | None) -> KernelCall:
         header="fully_connected.h",
         params_type="tinyc_fully_connected_f32_params",
         params=shape + (("activation_min", act_min), ("activation_max", act_max)),
-        args=(TensorArg(op.inputs[0]), TensorArg(w.index), ArrayArg("bias"),
-              TensorArg(op.outputs[0])),
+        args=(
+            TensorArg(op.inputs[0]),
+            TensorArg(w.index),
+            ArrayArg("bias"),
+            TensorArg(op.outputs[0]),
+        ),
         arrays=(ConstArray("bias", "float", bias_values.astype(np.float32)),),
     )
 

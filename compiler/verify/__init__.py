@@ -1,4 +1,4 @@
-"""build/verify: the generated code built for the host through cffi, compared with TFLM and LiteRT."""
+"""build/verify: generated code built on the host with cffi, compared with TFLM and LiteRT."""
 
 from .build import HostModel, build_host_model
 from .compare import Report, verify_model

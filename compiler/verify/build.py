@@ -21,8 +21,18 @@ import numpy as np
 
 from ..errors import TinycError
 
-CXX_FLAGS = ["-std=c++11", "-O2", "-fPIC", "-shared", "-fno-exceptions", "-fno-rtti",
-             "-ffp-contract=off", "-Wall", "-Wextra", "-Werror"]
+CXX_FLAGS = [
+    "-std=c++11",
+    "-O2",
+    "-fPIC",
+    "-shared",
+    "-fno-exceptions",
+    "-fno-rtti",
+    "-ffp-contract=off",
+    "-Wall",
+    "-Wextra",
+    "-Werror",
+]
 
 C_ABI = """
 int {name}_invoke(void);
@@ -56,14 +66,17 @@ class HostModel:
         for i, array in enumerate(inputs):
             data = np.ascontiguousarray(array).tobytes()
             if len(data) != self._fn("input_bytes")(i):
-                raise TinycError(f"input {i}: {len(data)} bytes, model expects "
-                                 f"{self._fn('input_bytes')(i)}")
+                raise TinycError(
+                    f"input {i}: {len(data)} bytes, model expects {self._fn('input_bytes')(i)}"
+                )
             self.ffi.memmove(self._fn("input")(i), data, len(data))
         status = self._fn("invoke")()
         if status != 0:
             raise TinycError(f"{self.name}_invoke returned {status}")
-        return [self.ffi.buffer(self._fn("output")(i), self._fn("output_bytes")(i))[:]
-                for i in range(self._fn("output_count")())]
+        return [
+            self.ffi.buffer(self._fn("output")(i), self._fn("output_bytes")(i))[:]
+            for i in range(self._fn("output_count")())
+        ]
 
 
 def build_host_model(files: dict[str, str], name: str, cxx: str = "g++") -> HostModel:
@@ -87,8 +100,15 @@ def _compile(files: dict[str, str], sources: list[str], library: Path, cxx: str)
             (Path(tmp) / path).parent.mkdir(parents=True, exist_ok=True)
             (Path(tmp) / path).write_text(text, encoding="utf-8")
         target = Path(tmp) / library.name
-        command = [cxx, *CXX_FLAGS, "-I", tmp, *(str(Path(tmp) / s) for s in sources),
-                   "-o", str(target)]
+        command = [
+            cxx,
+            *CXX_FLAGS,
+            "-I",
+            tmp,
+            *(str(Path(tmp) / s) for s in sources),
+            "-o",
+            str(target),
+        ]
         try:
             result = subprocess.run(command, capture_output=True, text=True)
         except FileNotFoundError:

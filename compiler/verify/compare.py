@@ -54,8 +54,10 @@ class Report:
             out.append(f"  output {o.index} ({o.dtype} {list(o.shape)}):")
             for oracle in self.oracles:
                 a = o.against[oracle]
-                out.append(f"    vs {ORACLE_LABELS[oracle]:<28} {a.exact}/{self.samples} bit-exact, "
-                           f"max abs diff {a.max_abs_diff:g}")
+                out.append(
+                    f"    vs {ORACLE_LABELS[oracle]:<28} {a.exact}/{self.samples} bit-exact, "
+                    f"max abs diff {a.max_abs_diff:g}"
+                )
         out.append("PASS: bit-exact with TFLM" if self.bit_exact else "FAIL: differs from TFLM")
         return out
 
@@ -67,8 +69,13 @@ ORACLE_LABELS = {
 }
 
 
-def verify_model(model_path: str | Path, samples: int = 100, seed: int = 0,
-                 compiled: CompiledModel | None = None, litert: bool = True) -> Report:
+def verify_model(
+    model_path: str | Path,
+    samples: int = 100,
+    seed: int = 0,
+    compiled: CompiledModel | None = None,
+    litert: bool = True,
+) -> Report:
     compiled = compiled or compile_model(model_path)
     host = build_host_model(compiled.files, compiled.name)
     graph = compiled.model.graph
@@ -76,14 +83,19 @@ def verify_model(model_path: str | Path, samples: int = 100, seed: int = 0,
     if litert:
         runners["litert"] = litert_runner(model_path, reference=False)
         runners["litert_ref"] = litert_runner(model_path, reference=True)
-    outputs = [OutputReport(i, graph.tensor(t).dtype, graph.tensor(t).shape,
-                            {k: Agreement() for k in runners})
-               for i, t in enumerate(graph.outputs)]
+    outputs = [
+        OutputReport(
+            i, graph.tensor(t).dtype, graph.tensor(t).shape, {k: Agreement() for k in runners}
+        )
+        for i, t in enumerate(graph.outputs)
+    ]
     rng = np.random.default_rng(seed)
     for _ in range(samples):
         inputs = random_inputs(graph, rng)
-        ours = [np.frombuffer(b, DTYPES[o.dtype][0]).reshape(o.shape)
-                for b, o in zip(host.run(inputs), outputs)]
+        ours = [
+            np.frombuffer(b, DTYPES[o.dtype][0]).reshape(o.shape)
+            for b, o in zip(host.run(inputs), outputs)
+        ]
         for oracle, run in runners.items():
             for report, mine, theirs in zip(outputs, ours, run(inputs)):
                 _tally(report.against[oracle], mine, np.asarray(theirs).reshape(mine.shape))
@@ -107,8 +119,11 @@ def random_inputs(graph: Graph, rng: np.random.Generator) -> list[np.ndarray]:
             arrays.append(rng.uniform(low, high, tensor.shape).astype(np.float32))
         else:
             info = np.iinfo(DTYPES[tensor.dtype][0])
-            arrays.append(rng.integers(info.min, info.max, tensor.shape, endpoint=True,
-                                       dtype=DTYPES[tensor.dtype][0]))
+            arrays.append(
+                rng.integers(
+                    info.min, info.max, tensor.shape, endpoint=True, dtype=DTYPES[tensor.dtype][0]
+                )
+            )
     return arrays
 
 
@@ -140,7 +155,9 @@ def tflm_runner(model_path: str | Path, output_count: int, arena_size: int = 1 <
 
 def litert_runner(model_path: str | Path, reference: bool) -> Runner:
     module = _import_oracle("ai_edge_litert.interpreter", "ai-edge-litert")
-    kwargs = {"experimental_op_resolver_type": module.OpResolverType.BUILTIN_REF} if reference else {}
+    kwargs = (
+        {"experimental_op_resolver_type": module.OpResolverType.BUILTIN_REF} if reference else {}
+    )
     with _quiet_stderr():
         interpreter = module.Interpreter(model_path=str(model_path), num_threads=1, **kwargs)
         interpreter.allocate_tensors()

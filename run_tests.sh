@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs everything the test suite needs on a Debian machine, then runs it.
+# The same command runs in CI (.ci/run). Pass extra pytest arguments after it, e.g. -k conv.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+DEBIAN_PACKAGES=(g++ clang make gcc-arm-none-eabi libnewlib-arm-none-eabi
+  libstdc++-arm-none-eabi-newlib qemu-system-arm gcc-xtensa-lx106 binutils-xtensa-lx106 valgrind)
+
+missing=()
+for package in "${DEBIAN_PACKAGES[@]}"; do
+  dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  echo "installing Debian packages: ${missing[*]}"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+python3 -m pip install --disable-pip-version-check -q -e '.[test]'
+python3 -m ruff check compiler tests bench examples
+python3 -m pytest -n 2 "$@"
