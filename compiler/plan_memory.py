@@ -1,7 +1,8 @@
 """plan: LoweredModel -> MemoryPlan, one static arena for every activation and scratch buffer.
 
-Greedy by size (as TFLM's GreedyMemoryPlanner): the largest buffer is placed first, each at the
-lowest aligned offset that overlaps no already-placed buffer whose lifetime meets its own.
+Greedy first-fit (as TFLM's GreedyMemoryPlanner): buffers are placed one by one, each at the lowest
+aligned offset that overlaps no already-placed buffer whose lifetime meets its own. TFLM places the
+largest first; that order is one of a few tried here, and the smallest arena wins (ties: the first).
 Aliases (RESHAPE and friends) share their source's buffer and extend its lifetime.
 """
 
@@ -35,8 +36,9 @@ class MemoryPlan:
 def plan_memory(model: LoweredModel, alignment: int = ALIGNMENT) -> MemoryPlan:
     root = _alias_roots(model)
     buffers = _buffers(model, root)
-    offsets = _place(buffers, alignment)
-    arena = max((offsets[b.key] + b.size for b in buffers), default=0)
+    offsets = min((_place(buffers, alignment, order) for order in PLACEMENT_ORDERS),
+                  key=lambda placed: _arena_end(buffers, placed))
+    arena = _arena_end(buffers, offsets)
     tensor_offsets = {t: offsets[f"t{r}"] for t, r in root.items() if f"t{r}" in offsets}
     scratch = {int(b.key[1:]): offsets[b.key] for b in buffers if b.key.startswith("s")}
     return MemoryPlan(
@@ -93,10 +95,22 @@ def _buffers(model: LoweredModel, root: dict[int, int]) -> list[Buffer]:
     return buffers
 
 
-def _place(buffers: list[Buffer], alignment: int) -> dict[str, int]:
+PLACEMENT_ORDERS = (
+    lambda b: (-b.size, b.first, b.key),  # largest first: TFLM's order
+    lambda b: (b.first, -b.size, b.key),  # in order of first use
+    lambda b: (-(b.last - b.first), -b.size, b.key),  # longest-lived first
+    lambda b: (-b.size * (b.last - b.first + 1), b.key),  # largest area in the size x time chart
+)
+
+
+def _arena_end(buffers: list[Buffer], offsets: dict[str, int]) -> int:
+    return max((offsets[b.key] + b.size for b in buffers), default=0)
+
+
+def _place(buffers: list[Buffer], alignment: int, order=PLACEMENT_ORDERS[0]) -> dict[str, int]:
     placed: list[tuple[Buffer, int]] = []
     offsets: dict[str, int] = {}
-    for buf in sorted(buffers, key=lambda b: (-b.size, b.first, b.key)):
+    for buf in sorted(buffers, key=order):
         conflicts = sorted(
             (off, off + other.size)
             for other, off in placed

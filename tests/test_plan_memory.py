@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from tinyc.plan_memory import Buffer, _liveness_bound, _place
+from tinyc.plan_memory import PLACEMENT_ORDERS, Buffer, _liveness_bound, _place
 
 
 @st.composite
@@ -20,10 +20,10 @@ def buffer_sets(draw):
 
 
 @settings(max_examples=500, deadline=None)
-@given(buffer_sets(), st.sampled_from([1, 4, 16]))
-def test_plan_never_overlaps_live_buffers(case, alignment):
+@given(buffer_sets(), st.sampled_from([1, 4, 16]), st.sampled_from(PLACEMENT_ORDERS))
+def test_plan_never_overlaps_live_buffers(case, alignment, order):
     steps, buffers = case
-    offsets = _place(buffers, alignment)
+    offsets = _place(buffers, alignment, order)
     for a in buffers:
         assert offsets[a.key] % alignment == 0
         for b in buffers:
@@ -48,3 +48,4 @@ def test_chain_of_layers_reuses_memory():
     offsets = _place(buffers, 4)
     assert max(offsets[b.key] + b.size for b in buffers) == 200
     assert _liveness_bound(buffers, 3) == 200
+
