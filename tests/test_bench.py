@@ -98,7 +98,8 @@ def test_prints_every_field(hello_run):
     assert text > 0 and bss >= 0 and data >= 0
     for label in ("host time/invoke (median, with the Python call)",
                   "host call floor (trivial cffi call / TFLM 0-op model)",
-                  "host time/invoke minus call floor"):
+                  "host time/invoke minus call floor",
+                  "host time/invoke, inputs written each time"):
         cells = _row(out, label)
         assert cells[1] in ("ns", "us", "ms") and cells[3] in ("ns", "us", "ms"), cells
     assert re.search(r"host time/invoke minus call floor .* ratio \d+\.\d+", out)
