@@ -1,7 +1,7 @@
-/* tinyc runtime: SOFTMAX, int8 input and int8 output (output scale 1/256, zero point -128).
+/* tinyc runtime: SOFTMAX, int8 input, int8 or int16 output.
  *
- * Mirrors TFLM reference_ops::Softmax<int8_t, int8_t> (what TFLM micro runs for int8 -> int8; the
- * lookup tables in softmax_common.cc are for int16 only). Per row: the difference to the row's
+ * Mirrors TFLM reference_ops::Softmax<int8_t, int8_t/int16_t> (what TFLM micro runs for int8
+ * input; the lookup tables in softmax_common.cc are for int16 input only). Per row: the difference to the row's
  * maximum is scaled to Q5.26 by input_multiplier/input_left_shift, exp() is evaluated in gemmlowp
  * fixed point, the exps are summed in Q12.19, and each exp is multiplied by the fixed-point
  * reciprocal of the sum. Differences below diff_min contribute nothing and give -128. Every step
@@ -105,48 +105,84 @@ static inline int tinyc_count_leading_zeros_u32(uint32_t x) {
   return n;
 }
 
+/* exp(input_diff * beta * input_scale) in Q0.31 for one input_diff >= diff_min. The left shift
+ * cannot overflow: diff_min bounds |input_diff| by 31 * 2^26 / 2^input_left_shift. */
+static inline int32_t tinyc_softmax_exp(const tinyc_softmax_s8_params *p, int32_t input_diff) {
+  /* MultiplyByQuantizedMultiplierGreaterThanOne: Q5.26 scaled difference. */
+  const int32_t input_diff_rescaled = tinyc_saturating_rounding_doubling_high_mul(
+      (int32_t)((uint32_t)input_diff << p->input_left_shift), p->input_multiplier);
+  return tinyc_exp_on_negative_values_q5_26(input_diff_rescaled);
+}
+
+/* One row's maximum, and the reciprocal of its sum of exps (GetReciprocal): a Q0.31 scale and
+ * the number of bits the sum has above 1.0. */
+static inline int32_t tinyc_softmax_row(const tinyc_softmax_s8_params *p, const int8_t *in,
+                                        int32_t *scale, int *num_bits_over_unit) {
+  const int accumulation_integer_bits = 12;
+  int32_t max_in_row = -128;
+  for (int32_t c = 0; c < p->depth; ++c) max_in_row = tinyc_max_i32(max_in_row, in[c]);
+  int32_t sum_of_exps = 0; /* Q12.19 */
+  for (int32_t c = 0; c < p->depth; ++c) {
+    const int32_t input_diff = (int32_t)in[c] - max_in_row;
+    if (input_diff >= p->diff_min) {
+      /* Rescale<12> of a Q0.31 exp: divide by 2^12, rounding. */
+      sum_of_exps += tinyc_rounding_divide_by_pot(tinyc_softmax_exp(p, input_diff),
+                                                  accumulation_integer_bits);
+    }
+  }
+  const int headroom_plus_one = tinyc_count_leading_zeros_u32((uint32_t)sum_of_exps);
+  *num_bits_over_unit = accumulation_integer_bits - headroom_plus_one;
+  const int32_t shifted_sum_minus_one =
+      (int32_t)(((uint32_t)sum_of_exps << headroom_plus_one) - ((uint32_t)1 << 31));
+  *scale = tinyc_one_over_one_plus_x_for_x_in_0_1(shifted_sum_minus_one);
+  return max_in_row;
+}
+
+/* int8 output: scale 1/256, zero point -128. */
 static inline void tinyc_softmax_s8(const tinyc_softmax_s8_params *p,
                                     const int8_t *TINYC_RESTRICT input,
                                     int8_t *TINYC_RESTRICT output) {
-  const int accumulation_integer_bits = 12;
   for (int32_t i = 0; i < p->outer_size; ++i) {
     const int8_t *in = input + i * p->depth;
     int8_t *out = output + i * p->depth;
-    int32_t max_in_row = -128;
-    for (int32_t c = 0; c < p->depth; ++c) max_in_row = tinyc_max_i32(max_in_row, in[c]);
-
-    int32_t sum_of_exps = 0; /* Q12.19 */
-    for (int32_t c = 0; c < p->depth; ++c) {
-      const int32_t input_diff = (int32_t)in[c] - max_in_row;
-      if (input_diff >= p->diff_min) {
-        /* MultiplyByQuantizedMultiplierGreaterThanOne; diff_min keeps the shift from overflowing. */
-        const int32_t input_diff_rescaled = tinyc_saturating_rounding_doubling_high_mul(
-            (int32_t)((uint32_t)input_diff << p->input_left_shift), p->input_multiplier);
-        /* Rescale<12> of a Q0.31 exp: divide by 2^12, rounding. */
-        sum_of_exps += tinyc_rounding_divide_by_pot(
-            tinyc_exp_on_negative_values_q5_26(input_diff_rescaled), accumulation_integer_bits);
-      }
-    }
-
-    /* GetReciprocal: 1 / sum_of_exps as a Q0.31 scale and a power-of-two exponent. */
-    const int headroom_plus_one = tinyc_count_leading_zeros_u32((uint32_t)sum_of_exps);
-    const int num_bits_over_unit = accumulation_integer_bits - headroom_plus_one;
-    const int32_t shifted_sum_minus_one =
-        (int32_t)(((uint32_t)sum_of_exps << headroom_plus_one) - ((uint32_t)1 << 31));
-    const int32_t shifted_scale = tinyc_one_over_one_plus_x_for_x_in_0_1(shifted_sum_minus_one);
+    int32_t scale;
+    int num_bits_over_unit;
+    const int32_t max_in_row = tinyc_softmax_row(p, in, &scale, &num_bits_over_unit);
     const int exponent = num_bits_over_unit + 31 - 8;
-
     for (int32_t c = 0; c < p->depth; ++c) {
       const int32_t input_diff = (int32_t)in[c] - max_in_row;
       if (input_diff >= p->diff_min) {
-        const int32_t input_diff_rescaled = tinyc_saturating_rounding_doubling_high_mul(
-            (int32_t)((uint32_t)input_diff << p->input_left_shift), p->input_multiplier);
-        const int32_t exp_in_0 = tinyc_exp_on_negative_values_q5_26(input_diff_rescaled);
         const int32_t unsat_output = tinyc_rounding_divide_by_pot(
-            tinyc_saturating_rounding_doubling_high_mul(shifted_scale, exp_in_0), exponent);
+            tinyc_saturating_rounding_doubling_high_mul(scale, tinyc_softmax_exp(p, input_diff)),
+            exponent);
         out[c] = tinyc_clamp_s8(unsat_output - 128, -128, 127);
       } else {
         out[c] = -128;
+      }
+    }
+  }
+}
+
+/* int16 output: scale 1/65536, zero point -32768. The same algorithm keeps 8 more bits. */
+static inline void tinyc_softmax_s8_s16(const tinyc_softmax_s8_params *p,
+                                        const int8_t *TINYC_RESTRICT input,
+                                        int16_t *TINYC_RESTRICT output) {
+  for (int32_t i = 0; i < p->outer_size; ++i) {
+    const int8_t *in = input + i * p->depth;
+    int16_t *out = output + i * p->depth;
+    int32_t scale;
+    int num_bits_over_unit;
+    const int32_t max_in_row = tinyc_softmax_row(p, in, &scale, &num_bits_over_unit);
+    const int exponent = num_bits_over_unit + 31 - 16;
+    for (int32_t c = 0; c < p->depth; ++c) {
+      const int32_t input_diff = (int32_t)in[c] - max_in_row;
+      if (input_diff >= p->diff_min) {
+        const int32_t unsat_output = tinyc_rounding_divide_by_pot(
+            tinyc_saturating_rounding_doubling_high_mul(scale, tinyc_softmax_exp(p, input_diff)),
+            exponent);
+        out[c] = (int16_t)tinyc_min_i32(tinyc_max_i32(unsat_output - 32768, -32768), 32767);
+      } else {
+        out[c] = -32768;
       }
     }
   }

@@ -1,4 +1,4 @@
-"""SOFTMAX: int8 in, int8 out, over the last dimension, TFLM's fixed-point algorithm.
+"""SOFTMAX: int8 in, int8 or int16 out, over the last dimension, TFLM's fixed-point algorithm.
 
 The constants are computed as TFLM's CalculateSoftmaxParams does for int8: PreprocessSoftmaxScaling
 (beta * input_scale * 2^26 in double, capped at 2^31 - 1, then QuantizeMultiplierGreaterThanOne)
@@ -32,19 +32,26 @@ def softmax_scaling(beta: float, input_scale: float) -> tuple[int, int, int]:
     return multiplier, left_shift, -radius
 
 
-@register("SOFTMAX", types="int8",
-          notes="int8 → int8 over the last dimension, any rank and beta; the output must have "
-                "scale 1/256 and zero point -128 (as TFLM requires)")
+@register("SOFTMAX", types="int8 → int8, int8 → int16",
+          notes="over the last dimension, any rank and beta; the output must have scale 1/256 "
+                "and zero point -128 (int8) or scale 1/65536 and zero point -32768 (int16), as "
+                "TFLM requires")
 def lower_softmax(graph: Graph, op: Op) -> KernelCall:
     x, y = graph.tensor(op.inputs[0]), graph.tensor(op.outputs[0])
-    require_types(graph, op, {("int8", "int8")})
+    signature = require_types(graph, op, {("int8", "int8"), ("int8", "int16")})
     require_per_tensor(op, x, y)
     if not x.shape or x.shape != y.shape:
         raise unsupported(op, f"input shape {list(x.shape)} and output shape {list(y.shape)} "
                               f"must be equal and of rank at least 1")
-    if y.zero_point != -128 or y.scale != 1.0 / 256:
+    if signature[1] == "int8":
+        function, required = "tinyc_softmax_s8", "scale 1/256 and zero point -128"
+        ok = y.zero_point == -128 and y.scale == 1.0 / 256
+    else:
+        function, required = "tinyc_softmax_s8_s16", "scale 1/65536 and zero point -32768"
+        ok = y.zero_point == -32768 and abs(y.scale - 1.0 / 65536) <= 0.001 / 65536
+    if not ok:
         raise unsupported(op, f"output scale {y.scale:g} and zero point {y.zero_point} are not "
-                              f"supported (TFLM requires scale 1/256 and zero point -128)")
+                              f"supported (TFLM requires {required})")
     beta = float(op.options.get("beta", 1.0))
     try:
         multiplier, left_shift, diff_min = softmax_scaling(beta, x.scale)
@@ -54,7 +61,7 @@ def lower_softmax(graph: Graph, op: Op) -> KernelCall:
     depth = x.shape[-1]
     return KernelCall(
         op=op,
-        function="tinyc_softmax_s8",
+        function=function,
         header="softmax.h",
         params_type="tinyc_softmax_s8_params",
         params=(("outer_size", x.size // depth if depth else 0), ("depth", depth),
