@@ -45,3 +45,23 @@ def test_sine_int8_arena_is_two_hidden_layers(sine_models):
     compiled = compile_model(sine_models["int8"])
     assert compiled.plan.liveness_bound == 32
     assert compiled.plan.arena_bytes == 32
+
+
+def test_hello_world_is_bit_exact_on_every_possible_input():
+    """One int8 input: all 256 values, so nothing is left to chance."""
+    import numpy as np
+    from tinyc.verify.build import build_host_model
+    from tinyc.verify.compare import tflm_runner
+
+    model = shared_model("hello_world_int8.tflite")
+    compiled = compile_model(model)
+    host = build_host_model(compiled.files, compiled.name)
+    tflm = tflm_runner(model, 1)
+    for value in range(-128, 128):
+        x = np.array([[value]], np.int8)
+        assert host.run([x])[0] == tflm([x])[0].tobytes(), value
+
+
+def test_fully_connected_multiplier_rounds_like_tflm():
+    """ad01, seed 1, sample 24, output 109: a float scale product gives -22, TFLM gives -21."""
+    assert_bit_exact(shared_model("ad01_int8.tflite"), samples=30, seed=1)

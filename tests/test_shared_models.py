@@ -1,0 +1,38 @@
+"""Every real model in ../shared/models: compiled, bit-exact with TFLM, arena within TFLM's plan."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import SHARED_MODELS, assert_bit_exact
+from tinyc import compile_model
+from tinyc.ops import Alias
+from tinyc.verify.tflm_memory import tflm_arena
+
+MODELS = sorted(p.name for p in SHARED_MODELS.glob("*.tflite"))
+
+
+def test_the_shared_models_are_there():
+    assert len(MODELS) >= 8, MODELS
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_bit_exact_with_tflm_on_100_random_inputs(model):
+    report = assert_bit_exact(SHARED_MODELS / model, samples=100, seed=1)
+    assert report.samples == 100
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_arena_within_tflm_activation_plan(model):
+    compiled = compile_model(SHARED_MODELS / model)
+    tflm = tflm_arena(SHARED_MODELS / model)
+    plan = compiled.plan
+    assert plan.liveness_bound <= plan.arena_bytes <= tflm["head"], (plan, tflm)
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_reshapes_are_aliases_not_copies(model):
+    compiled = compile_model(SHARED_MODELS / model)
+    for step in compiled.model.steps:
+        if step.op.kind in ("RESHAPE", "SQUEEZE", "EXPAND_DIMS"):
+            assert isinstance(step, Alias)
+            assert compiled.plan.offsets[step.source] == compiled.plan.offsets[step.target]
