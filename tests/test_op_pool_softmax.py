@@ -203,6 +203,35 @@ def test_reshape_between_layers():
     assert_bit_exact(path, SAMPLES)
 
 
+def test_reshape_only_model():
+    """The model's output is its input's bytes: both names point at one arena buffer."""
+    path = single_layer_model("reshape-only", (4, 6), lambda tf, x: layers(tf).Reshape((24,))(x))
+    assert [op.kind for op in read_model(path).ops] == ["RESHAPE"]
+    assert_bit_exact(path, SAMPLES)
+
+
+def test_reshape_of_a_constant_is_folded():
+    """A RESHAPE of constant weights becomes a constant of the new shape, not an alias."""
+    from tinyc.ir import Graph, Op, QuantParams, Tensor
+    from tinyc.lower import lower
+    from tinyc.ops import KernelCall
+
+    q = QuantParams((0.5,), (0,))
+    flat = np.arange(12, dtype=np.int8)
+    tensors = (
+        Tensor(0, "x", (1, 6), "int8", q),
+        Tensor(1, "w_flat", (12,), "int8", q, flat),
+        Tensor(2, "shape", (2,), "int32", None, np.array([2, 6], np.int32)),
+        Tensor(3, "w", (2, 6), "int8", q),
+        Tensor(4, "y", (1, 2), "int8", q),
+    )
+    ops = (Op(0, "RESHAPE", (1, 2), (3,)),
+           Op(1, "FULLY_CONNECTED", (0, 3, -1), (4,), {"fused_activation_function": "NONE"}))
+    model = lower(Graph(tensors, ops, inputs=(0,), outputs=(4,)))
+    assert [type(s) for s in model.steps] == [KernelCall]
+    assert np.array_equal(model.graph.tensor(3).data, flat.reshape(2, 6))
+
+
 def test_dense_on_rank3_input():
     """Dense on [1, 4, 6] is a FULLY_CONNECTED with keep_num_dims; Flatten -> Dense reshapes."""
     path = single_layer_model("dense-rank3", (4, 6), lambda tf, x: layers(tf).Dense(5)(x))
