@@ -46,17 +46,24 @@ DEFAULT_M4BENCH = SHARED / "tools" / "m4bench" / "m4bench"
 # is the exact figure used for hello_world). Instructions per Invoke(): reference kernels all -Os;
 # reference kernels with TFLM's default flags (kernels -O2); CMSIS-NN kernels, default flags.
 TFLM_M4 = {
-    "hello_world_int8": dict(arena=1_068, code=23_013, ref_os=7_731, ref_o2=5_322,
-                             cmsis=3_619),
-    "kws_ref_model": dict(arena=22_772, code=40_700, ref_os=133_968_760, ref_o2=43_040_552,
-                          cmsis=7_697_713),
-    "vww_96_int8": dict(arena=100_660, code=40_700, ref_os=370_040_906, ref_o2=100_252_531,
-                        cmsis=24_102_776),
+    "hello_world_int8": dict(arena=1_068, code=23_013, ref_os=7_731, ref_o2=5_322, cmsis=3_619),
+    "kws_ref_model": dict(
+        arena=22_772, code=40_700, ref_os=133_968_760, ref_o2=43_040_552, cmsis=7_697_713
+    ),
+    "vww_96_int8": dict(
+        arena=100_660, code=40_700, ref_os=370_040_906, ref_o2=100_252_531, cmsis=24_102_776
+    ),
 }
 TFLM_M4_STATICS = 290  # "about 290" bytes of interpreter/resolver statics in .bss besides the arena
 
-M4_FLAGS = ["-mcpu=cortex-m4", "-mthumb", "-mfloat-abi=hard", "-mfpu=fpv4-sp-d16",
-            "-ffunction-sections", "-fdata-sections"]
+M4_FLAGS = [
+    "-mcpu=cortex-m4",
+    "-mthumb",
+    "-mfloat-abi=hard",
+    "-mfpu=fpv4-sp-d16",
+    "-ffunction-sections",
+    "-fdata-sections",
+]
 CXX_ONLY = ["-std=c++11", "-fno-exceptions", "-fno-rtti", "-fno-threadsafe-statics"]
 
 
@@ -108,8 +115,9 @@ def tflm_interpreter(model: bytes | Path, arena_size: int = 1 << 24):
 
     data = model.read_bytes() if isinstance(model, Path) else model
     holder = []
-    log = capture_fd2(lambda: holder.append(runtime.Interpreter.from_bytes(data,
-                                                                             arena_size=arena_size)))
+    log = capture_fd2(
+        lambda: holder.append(runtime.Interpreter.from_bytes(data, arena_size=arena_size))
+    )
     if not holder:
         raise Skip(f"TFLM could not load the model: {log.strip()[:200]}")
     return holder[0]
@@ -156,8 +164,12 @@ def empty_tflite(elements: int = 1) -> bytes:
     b.PrependInt8Slot(1, 9, 0)  # TensorType INT8
     b.PrependUOffsetTRelativeSlot(3, name, 0)
     tensor = b.EndObject()
-    tensors, inputs, outputs, ops = (table_vector([tensor]), int_vector([0]), int_vector([0]),
-                                     table_vector([]))
+    tensors, inputs, outputs, ops = (
+        table_vector([tensor]),
+        int_vector([0]),
+        int_vector([0]),
+        table_vector([]),
+    )
     b.StartObject(5)  # SubGraph { tensors, inputs, outputs, operators, name }
     b.PrependUOffsetTRelativeSlot(0, tensors, 0)
     b.PrependUOffsetTRelativeSlot(1, inputs, 0)
@@ -186,8 +198,9 @@ def _batch(fn: Callable[[], object], n: int) -> float:
     return time.perf_counter() - start
 
 
-def time_per_call(fns: dict[str, Callable[[], object]], repeats: int,
-                  min_batch: float = 0.02) -> dict[str, float]:
+def time_per_call(
+    fns: dict[str, Callable[[], object]], repeats: int, min_batch: float = 0.02
+) -> dict[str, float]:
     """Median seconds per call of each function.
 
     Each function is called in batches long enough (>= min_batch seconds) for the clock to be
@@ -305,8 +318,17 @@ def callgrind_last_invoke(command: list[str], symbol: str, workdir: Path) -> int
     if not shutil.which("valgrind"):
         raise Skip("valgrind not found")
     out = workdir / "cg.out"
-    run(["valgrind", "--tool=callgrind", f"--toggle-collect={symbol}", f"--dump-after={symbol}",
-         f"--callgrind-out-file={out}", *command], cwd=workdir)
+    run(
+        [
+            "valgrind",
+            "--tool=callgrind",
+            f"--toggle-collect={symbol}",
+            f"--dump-after={symbol}",
+            f"--callgrind-out-file={out}",
+            *command,
+        ],
+        cwd=workdir,
+    )
     dumps = sorted(workdir.glob("cg.out.*"), key=lambda p: int(p.suffix[1:]))
     if not dumps:
         raise Skip(f"callgrind saw no call of {symbol}")
@@ -324,19 +346,39 @@ def callgrind_tinyc(folder: Path, name: str, input_file: Path, cxx: str = "g++")
         work = Path(tmp)
         (work / "harness.cpp").write_text(HOST_HARNESS.format(name=name))
         sources = sorted(str(p) for p in folder.rglob("*") if p.suffix in (".c", ".cc", ".cpp"))
-        run([cxx, *flags, "-g", "-I", str(folder), str(work / "harness.cpp"), *sources,
-             "-o", str(work / "harness")])
-        return callgrind_last_invoke([str(work / "harness"), str(input_file)],
-                                     f"{name}_invoke", work)
+        run(
+            [
+                cxx,
+                *flags,
+                "-g",
+                "-I",
+                str(folder),
+                str(work / "harness.cpp"),
+                *sources,
+                "-o",
+                str(work / "harness"),
+            ]
+        )
+        return callgrind_last_invoke(
+            [str(work / "harness"), str(input_file)], f"{name}_invoke", work
+        )
 
 
 def callgrind_tflm(model: Path, input_file: Path, input_count: int) -> int:
     with tempfile.TemporaryDirectory(prefix="tinyc-bench-cg-") as tmp:
         work = Path(tmp)
         (work / "run.py").write_text(TFLM_CALLGRIND_SCRIPT)
-        return callgrind_last_invoke([sys.executable, str(work / "run.py"), str(model.resolve()),
-                                      str(input_file.resolve()), str(input_count)],
-                                     TFLM_INVOKE_SYMBOL, work)
+        return callgrind_last_invoke(
+            [
+                sys.executable,
+                str(work / "run.py"),
+                str(model.resolve()),
+                str(input_file.resolve()),
+                str(input_count),
+            ],
+            TFLM_INVOKE_SYMBOL,
+            work,
+        )
 
 
 # --------------------------------------------------------------------------------------------
@@ -354,8 +396,9 @@ def m4bench_missing(m4bench: Path) -> str | None:
 
 
 def run_m4bench(m4bench: Path, folder: Path, name: str, input_file: Path, opt: str) -> dict:
-    out = run([sys.executable, str(m4bench), str(folder), name, "--input", str(input_file),
-               "--opt", opt])
+    out = run(
+        [sys.executable, str(m4bench), str(folder), name, "--input", str(input_file), "--opt", opt]
+    )
     return json.loads(out)
 
 
@@ -429,25 +472,32 @@ def bench_model(path: Path, args: argparse.Namespace) -> Result:
     ops: dict[str, int] = {}
     for op in graph.ops:
         ops[op.kind] = ops.get(op.kind, 0) + 1
-    result.header = (f"{path.name}: {len(graph.ops)} ops after folding "
-                     f"({', '.join(f'{k} x{v}' for k, v in sorted(ops.items()))}), "
-                     f"{len(compiled.model.calls)} kernel calls; {verdict}")
+    result.header = (
+        f"{path.name}: {len(graph.ops)} ops after folding "
+        f"({', '.join(f'{k} x{v}' for k, v in sorted(ops.items()))}), "
+        f"{len(compiled.model.calls)} kernel calls; {verdict}"
+    )
 
     # Arena: TFLM's recording allocator after an invoke (as ../shared/models/README.md does it).
     alloc = parse_allocations(capture_fd2(interp.print_allocations))
     result.add("arena, bytes: vs TFLM head (activation plan)", plan.arena_bytes, alloc["head"])
-    result.add("arena, bytes: vs TFLM total (x86-64 host)", plan.arena_bytes,
-               alloc["total"])
+    result.add("arena, bytes: vs TFLM total (x86-64 host)", plan.arena_bytes, alloc["total"])
     over_bound = plan.arena_bytes / max(plan.liveness_bound, 1)
-    result.add("liveness bound, bytes",
-               plan.liveness_bound, None, note=f"tinyc arena/bound {over_bound:.3f}")
-    result.summary.update(arena=plan.arena_bytes, head=alloc["head"], total=alloc["total"],
-                          bound=plan.liveness_bound)
+    result.add(
+        "liveness bound, bytes",
+        plan.liveness_bound,
+        None,
+        note=f"tinyc arena/bound {over_bound:.3f}",
+    )
+    result.summary.update(
+        arena=plan.arena_bytes, head=alloc["head"], total=alloc["total"], bound=plan.liveness_bound
+    )
 
     # Code size.
     model_src, runtime_src = source_bytes(compiled.files)
-    result.add("sources, bytes: model files + runtime headers",
-               f"{model_src:,} + {runtime_src:,}", None)
+    result.add(
+        "sources, bytes: model files + runtime headers", f"{model_src:,} + {runtime_src:,}", None
+    )
     with tempfile.TemporaryDirectory(prefix="tinyc-bench-") as tmp:
         folder = write_folder(compiled.files, Path(tmp) / name)
         input_file = Path(tmp) / "input.bin"
@@ -465,23 +515,30 @@ def bench_model(path: Path, args: argparse.Namespace) -> Result:
 
 
 def _sizes(result: Result, folder: Path, args: argparse.Namespace) -> None:
-    configs = [("host .o, g++ -O2", "gcc", "g++", "size", ["-O2"]),
-               ("M4 .o, arm-none-eabi-g++ -Os", "arm-none-eabi-gcc", "arm-none-eabi-g++",
-                "arm-none-eabi-size", ["-Os", *M4_FLAGS])]
+    configs = [
+        ("host .o, g++ -O2", "gcc", "g++", "size", ["-O2"]),
+        (
+            "M4 .o, arm-none-eabi-g++ -Os",
+            "arm-none-eabi-gcc",
+            "arm-none-eabi-g++",
+            "arm-none-eabi-size",
+            ["-Os", *M4_FLAGS],
+        ),
+    ]
     for label, cc, cxx, size_tool, flags in configs:
         try:
             s = object_size(folder, cc, cxx, size_tool, flags)
         except Skip as exc:
             result.add(f"{label}: skipped ({exc})")
             continue
-        result.add(f"{label}: text/data/bss",
-                   f"{s['text']:,}/{s['data']:,}/{s['bss']:,}", None)
+        result.add(f"{label}: text/data/bss", f"{s['text']:,}/{s['data']:,}/{s['bss']:,}", None)
         if "M4" in label:
             result.summary["m4_obj_text"] = s["text"]
 
 
-def _host_time(result: Result, host, interp, inputs: list[np.ndarray],
-               args: argparse.Namespace) -> None:
+def _host_time(
+    result: Result, host, interp, inputs: list[np.ndarray], args: argparse.Namespace
+) -> None:
     """Invoke through the rawest binding of each, inputs written once before timing; then the
     same with the inputs written before every invoke, as a caller from Python would.
 
@@ -495,8 +552,10 @@ def _host_time(result: Result, host, interp, inputs: list[np.ndarray],
     empty.set_input(np.zeros((1, 1), np.int8), 0)
     lib, ffi = host.lib, host.ffi
     invoke = getattr(lib, f"{host.name}_invoke")
-    copies = [(getattr(lib, f"{host.name}_input")(i), np.ascontiguousarray(a).tobytes())
-              for i, a in enumerate(inputs)]
+    copies = [
+        (getattr(lib, f"{host.name}_input")(i), np.ascontiguousarray(a).tobytes())
+        for i, a in enumerate(inputs)
+    ]
     tflm_invoke = interp._interpreter.Invoke  # runtime.Interpreter.invoke minus a Python frame
 
     def tinyc_with_inputs():
@@ -518,37 +577,67 @@ def _host_time(result: Result, host, interp, inputs: list[np.ndarray],
         "tflm_inputs": tflm_with_inputs,
     }
     t = time_per_call(fns, args.repeats, args.min_batch)
-    result.add("host time/invoke (median, with the Python call)",
-               _duration(t["tinyc"]), _duration(t["tflm"]), ratio=False,
-               note=f"ratio {t['tinyc'] / t['tflm']:.3f}")
-    result.add("host call floor (trivial cffi call / TFLM 0-op model)",
-               _duration(t["tinyc_floor"]), _duration(t["tflm_floor"]), ratio=False)
+    result.add(
+        "host time/invoke (median, with the Python call)",
+        _duration(t["tinyc"]),
+        _duration(t["tflm"]),
+        ratio=False,
+        note=f"ratio {t['tinyc'] / t['tflm']:.3f}",
+    )
+    result.add(
+        "host call floor (trivial cffi call / TFLM 0-op model)",
+        _duration(t["tinyc_floor"]),
+        _duration(t["tflm_floor"]),
+        ratio=False,
+    )
     net_ours = max(t["tinyc"] - t["tinyc_floor"], 0.0)
     net_theirs = max(t["tflm"] - t["tflm_floor"], 0.0)
-    result.add("host time/invoke minus call floor", _duration(net_ours), _duration(net_theirs),
-               ratio=False, note=f"ratio {net_ours / net_theirs:.3f}" if net_theirs else "")
-    result.add("host time/invoke, inputs written each time", _duration(t["tinyc_inputs"]),
-               _duration(t["tflm_inputs"]), ratio=False,
-               note=f"ratio {t['tinyc_inputs'] / t['tflm_inputs']:.3f} (memmove / set_input)")
-    result.summary.update(host_tinyc=t["tinyc"], host_tflm=t["tflm"], host_net_tinyc=net_ours,
-                          host_net_tflm=net_theirs)
+    result.add(
+        "host time/invoke minus call floor",
+        _duration(net_ours),
+        _duration(net_theirs),
+        ratio=False,
+        note=f"ratio {net_ours / net_theirs:.3f}"
+        if net_theirs
+        else "ratio n/a: below the floor (timing noise; rerun with more --repeats)",
+    )
+    result.add(
+        "host time/invoke, inputs written each time",
+        _duration(t["tinyc_inputs"]),
+        _duration(t["tflm_inputs"]),
+        ratio=False,
+        note=f"ratio {t['tinyc_inputs'] / t['tflm_inputs']:.3f} (memmove / set_input)",
+    )
+    result.summary.update(
+        host_tinyc=t["tinyc"],
+        host_tflm=t["tflm"],
+        host_net_tinyc=net_ours,
+        host_net_tflm=net_theirs,
+    )
 
 
-def _callgrind(result: Result, folder: Path, name: str, model: Path, input_file: Path,
-               input_count: int) -> None:
+def _callgrind(
+    result: Result, folder: Path, name: str, model: Path, input_file: Path, input_count: int
+) -> None:
     try:
         ours = callgrind_tinyc(folder, name, input_file)
         theirs = callgrind_tflm(model, input_file, input_count)
     except Skip as exc:
         result.add(f"host instr/invoke (callgrind): skipped ({exc})")
         return
-    result.add("host x86-64 instr/invoke (callgrind)",
-               ours, theirs)
+    result.add("host x86-64 instr/invoke (callgrind)", ours, theirs)
     result.summary["cg_ratio"] = ours / theirs if theirs else None
 
 
-def _m4(result: Result, folder: Path, name: str, model: Path, input_file: Path,
-        tflm_out: list[bytes], args: argparse.Namespace) -> None:
+def _m4(
+    result: Result,
+    folder: Path,
+    name: str,
+    model: Path,
+    input_file: Path,
+    tflm_out: list[bytes],
+    args: argparse.Namespace,
+) -> None:
     missing = m4bench_missing(args.m4bench)
     if missing:
         result.add(f"M4 (m4bench): skipped ({missing})")
@@ -564,34 +653,59 @@ def _m4(result: Result, folder: Path, name: str, model: Path, input_file: Path,
             continue
         insns = m4["insns_per_invoke"][0]
         same = m4["output_hex"][0] == expected
-        result.summary.update({f"m4_{opt}": insns, f"m4_{opt}_exact": same,
-                               f"m4_{opt}_flash": m4["flash_model_code"],
-                               "m4_ram": m4["ram_model"]})
-        result.add(f"M4 -{opt}: output bytes vs TFLM Python, same input",
-                   _hex(m4["output_hex"][0]), _hex(expected), ratio=False,
-                   note="equal" if same else "DIFFERENT")
+        result.summary.update(
+            {
+                f"m4_{opt}": insns,
+                f"m4_{opt}_exact": same,
+                f"m4_{opt}_flash": m4["flash_model_code"],
+                "m4_ram": m4["ram_model"],
+            }
+        )
+        result.add(
+            f"M4 -{opt}: output bytes vs TFLM Python, same input",
+            _hex(m4["output_hex"][0]),
+            _hex(expected),
+            ratio=False,
+            note="equal" if same else "DIFFERENT",
+        )
         if opt == "Os":
-            result.add("M4 -Os: instr/invoke vs TFLM reference, all -Os", insns,
-                       published and published["ref_os"])
+            result.add(
+                "M4 -Os: instr/invoke vs TFLM reference, all -Os",
+                insns,
+                published and published["ref_os"],
+            )
         else:
-            result.add(f"M4 -{opt}: instr/invoke vs TFLM reference, default", insns,
-                       published and published["ref_o2"], note="TFLM kernels -O2")
-            result.add(f"M4 -{opt}: instr/invoke vs TFLM CMSIS-NN, default", insns,
-                       published and published["cmsis"])
-        result.add(f"M4 -{opt}: flash_model_code vs TFLM code + .tflite", m4["flash_model_code"],
-                   published and published["code"] + tflite,
-                   note=published and f"TFLM {published['code']:,} + {tflite:,}")
+            result.add(
+                f"M4 -{opt}: instr/invoke vs TFLM reference, default",
+                insns,
+                published and published["ref_o2"],
+                note="TFLM kernels -O2",
+            )
+            result.add(
+                f"M4 -{opt}: instr/invoke vs TFLM CMSIS-NN, default",
+                insns,
+                published and published["cmsis"],
+            )
+        result.add(
+            f"M4 -{opt}: flash_model_code vs TFLM code + .tflite",
+            m4["flash_model_code"],
+            published and published["code"] + tflite,
+            note=published and f"TFLM {published['code']:,} + {tflite:,}",
+        )
     if "m4_ram" in result.summary:
-        result.add("M4: ram_model vs TFLM smallest 32-bit arena", result.summary["m4_ram"],
-                   published and published["arena"],
-                   note=published and f"TFLM has ~{TFLM_M4_STATICS} B of statics besides")
+        result.add(
+            "M4: ram_model vs TFLM smallest 32-bit arena",
+            result.summary["m4_ram"],
+            published and published["arena"],
+            note=published and f"TFLM has ~{TFLM_M4_STATICS} B of statics besides",
+        )
     if not published:
         result.add(f"M4: no published TFLM figures for {model.stem}")
 
 
 def _hex(outputs: list[str], limit: int = 16) -> str:
     text = " ".join(outputs)
-    return text if len(text) <= limit else text[:limit - 2] + ".."
+    return text if len(text) <= limit else text[: limit - 2] + ".."
 
 
 # --------------------------------------------------------------------------------------------
@@ -626,42 +740,85 @@ def print_result(result: Result) -> None:
         if r.tinyc is None and r.tflm is None and not r.note:
             print(f"  {r.label}")
             continue
-        print(f"  {r.label:<{width}}  {_cell(r.tinyc):>16}  {_cell(r.tflm):>16}  {ratio:>10}"
-              + (f"  {r.note}" if r.note else ""))
+        print(
+            f"  {r.label:<{width}}  {_cell(r.tinyc):>16}  {_cell(r.tflm):>16}  {ratio:>10}"
+            + (f"  {r.note}" if r.note else "")
+        )
     print()
 
 
 def print_summary(results: list[Result], skipped: list[tuple[Path, str]], m4: bool) -> None:
-    print("Summary: arena (bytes) and host time per invoke, net of each call floor; "
-          "ratios are tinyc/TFLM")
-    cols = ["model", "exact", "arena", "TFLM head", "TFLM total", "bound", "arena/head",
-            "host tinyc", "host TFLM", "host ratio"]
+    print(
+        "Summary: arena (bytes) and host time per invoke, net of each call floor; "
+        "ratios are tinyc/TFLM"
+    )
+    cols = [
+        "model",
+        "exact",
+        "arena",
+        "TFLM head",
+        "TFLM total",
+        "bound",
+        "arena/head",
+        "host tinyc",
+        "host TFLM",
+        "host ratio",
+    ]
     rows = []
     for r in results:
         s = r.summary
-        rows.append([r.model.stem, s.get("exact"), s.get("arena"), s.get("head"), s.get("total"),
-                     s.get("bound"), _ratio(s.get("arena"), s.get("head")),
-                     _duration(s["host_net_tinyc"]) if "host_net_tinyc" in s else "",
-                     _duration(s["host_net_tflm"]) if "host_net_tflm" in s else "",
-                     _ratio(s.get("host_net_tinyc"), s.get("host_net_tflm"))])
+        rows.append(
+            [
+                r.model.stem,
+                s.get("exact"),
+                s.get("arena"),
+                s.get("head"),
+                s.get("total"),
+                s.get("bound"),
+                _ratio(s.get("arena"), s.get("head")),
+                _duration(s["host_net_tinyc"]) if "host_net_tinyc" in s else "",
+                _duration(s["host_net_tflm"]) if "host_net_tflm" in s else "",
+                _ratio(s.get("host_net_tinyc"), s.get("host_net_tflm")),
+            ]
+        )
     _table(cols, rows)
     if m4:
         print()
-        print("Summary: Cortex-M4 (m4bench) instructions per invoke and flash_model_code "
-              "(bytes) vs published TFLM")
-        cols = ["model", "output ok", "Os instr", "/TFLM ref Os", "O2 instr", "/TFLM ref O2",
-                "/TFLM CMSIS-NN", "Os flash", "/TFLM flash", "ram"]
+        print(
+            "Summary: Cortex-M4 (m4bench) instructions per invoke and flash_model_code "
+            "(bytes) vs published TFLM"
+        )
+        cols = [
+            "model",
+            "output ok",
+            "Os instr",
+            "/TFLM ref Os",
+            "O2 instr",
+            "/TFLM ref O2",
+            "/TFLM CMSIS-NN",
+            "Os flash",
+            "/TFLM flash",
+            "ram",
+        ]
         rows = []
         for r in results:
             s, pub = r.summary, TFLM_M4.get(r.model.stem, {})
             flash = pub and pub["code"] + r.model.stat().st_size
             ok = [s[k] for k in s if k.endswith("_exact")]
-            rows.append([r.model.stem, ("yes" if all(ok) else "NO") if ok else "",
-                         s.get("m4_Os"), _ratio(s.get("m4_Os"), pub.get("ref_os")),
-                         s.get("m4_O2"), _ratio(s.get("m4_O2"), pub.get("ref_o2")),
-                         _ratio(s.get("m4_O2"), pub.get("cmsis")),
-                         s.get("m4_Os_flash"), _ratio(s.get("m4_Os_flash"), flash),
-                         s.get("m4_ram")])
+            rows.append(
+                [
+                    r.model.stem,
+                    ("yes" if all(ok) else "NO") if ok else "",
+                    s.get("m4_Os"),
+                    _ratio(s.get("m4_Os"), pub.get("ref_os")),
+                    s.get("m4_O2"),
+                    _ratio(s.get("m4_O2"), pub.get("ref_o2")),
+                    _ratio(s.get("m4_O2"), pub.get("cmsis")),
+                    s.get("m4_Os_flash"),
+                    _ratio(s.get("m4_Os_flash"), flash),
+                    s.get("m4_ram"),
+                ]
+            )
         _table(cols, rows)
     for path, reason in skipped:
         print(f"skipped {path.name}: {reason}")
@@ -670,16 +827,25 @@ def print_summary(results: list[Result], skipped: list[tuple[Path, str]], m4: bo
 def _table(cols: list[str], rows: list[list]) -> None:
     cells = [[_cell(c) for c in row] for row in rows]
     widths = [max([len(c)] + [len(row[i]) for row in cells]) for i, c in enumerate(cols)]
-    print("  ".join(c.rjust(w) if i else c.ljust(w)
-                    for i, (c, w) in enumerate(zip(cols, widths, strict=True))))
+    print(
+        "  ".join(
+            c.rjust(w) if i else c.ljust(w)
+            for i, (c, w) in enumerate(zip(cols, widths, strict=True))
+        )
+    )
     for row in cells:
-        print("  ".join(c.rjust(w) if i else c.ljust(w)
-                        for i, (c, w) in enumerate(zip(row, widths, strict=True))))
+        print(
+            "  ".join(
+                c.rjust(w) if i else c.ljust(w)
+                for i, (c, w) in enumerate(zip(row, widths, strict=True))
+            )
+        )
 
 
 def _ratio(a, b) -> str:
-    return f"{a / b:.3f}" if isinstance(a, (int, float)) and isinstance(b, (int, float)) and b \
-        else ""
+    return (
+        f"{a / b:.3f}" if isinstance(a, (int, float)) and isinstance(b, (int, float)) and b else ""
+    )
 
 
 NOTES = """Notes:
@@ -697,23 +863,45 @@ NOTES = """Notes:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("models", nargs="+", type=Path, help=".tflite files")
-    parser.add_argument("--m4", action="store_true",
-                        help="also measure on an emulated Cortex-M4 with m4bench")
-    parser.add_argument("--m4-opt", default="Os,O2",
-                        help="comma-separated m4bench --opt levels (default Os,O2)")
-    parser.add_argument("--m4bench", type=Path, default=Path(os.environ.get(
-        "M4BENCH", DEFAULT_M4BENCH)), help=f"m4bench command (default {DEFAULT_M4BENCH})")
-    parser.add_argument("--samples", type=int, default=10,
-                        help="random inputs checked against TFLM before timing (default 10)")
-    parser.add_argument("--repeats", type=int, default=11,
-                        help="timed batches per function; the median is reported (default 11)")
-    parser.add_argument("--min-batch", type=float, default=0.02,
-                        help="minimum seconds per timed batch (default 0.02)")
-    parser.add_argument("--callgrind", action="store_true",
-                        help="also count host instructions of one invoke of each with callgrind")
+    parser.add_argument(
+        "--m4", action="store_true", help="also measure on an emulated Cortex-M4 with m4bench"
+    )
+    parser.add_argument(
+        "--m4-opt", default="Os,O2", help="comma-separated m4bench --opt levels (default Os,O2)"
+    )
+    parser.add_argument(
+        "--m4bench",
+        type=Path,
+        default=Path(os.environ.get("M4BENCH", DEFAULT_M4BENCH)),
+        help=f"m4bench command (default {DEFAULT_M4BENCH})",
+    )
+    parser.add_argument(
+        "--samples",
+        type=int,
+        default=10,
+        help="random inputs checked against TFLM before timing (default 10)",
+    )
+    parser.add_argument(
+        "--repeats",
+        type=int,
+        default=11,
+        help="timed batches per function; the median is reported (default 11)",
+    )
+    parser.add_argument(
+        "--min-batch",
+        type=float,
+        default=0.02,
+        help="minimum seconds per timed batch (default 0.02)",
+    )
+    parser.add_argument(
+        "--callgrind",
+        action="store_true",
+        help="also count host instructions of one invoke of each with callgrind",
+    )
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     args.m4_opt = [o.strip() for o in args.m4_opt.split(",") if o.strip()]
