@@ -19,16 +19,18 @@ MAX_INPUTS = 10  # TFLM's kMaxInputNum; runtime/concatenation.h has one wrapper 
 MAX_RANK = 6  # TFLM's RuntimeShape::kMaxSmallSize
 
 
-@register("CONCATENATION", types="int8",
-          notes="any axis, up to 10 inputs, rank <= 6; inputs must share the output's "
-          "quantization (as TFLM requires); no fused activation")
+@register(
+    "CONCATENATION",
+    types="int8",
+    notes="any axis, up to 10 inputs, rank <= 6; inputs must share the output's "
+    "quantization (as TFLM requires); no fused activation",
+)
 def lower_concatenation(graph: Graph, op: Op) -> KernelCall:
     inputs = [graph.tensor(t) for t in op.inputs]
     y = graph.tensor(op.outputs[0])
     for t in inputs + [y]:
         if t.dtype != "int8":
-            raise unsupported(op, f"tensor {t.name!r} has type {t.dtype} (only int8 is "
-                                  "supported)")
+            raise unsupported(op, f"tensor {t.name!r} has type {t.dtype} (only int8 is supported)")
     require_option(op, "fused_activation_function", {"NONE"})
     if not 1 <= len(inputs) <= MAX_INPUTS:
         raise unsupported(op, f"{len(inputs)} inputs (TFLM supports at most {MAX_INPUTS})")
@@ -43,17 +45,23 @@ def lower_concatenation(graph: Graph, op: Op) -> KernelCall:
         if len(t.shape) != rank or any(
             d != o for j, (d, o) in enumerate(zip(t.shape, y.shape, strict=True)) if j != axis
         ):
-            raise unsupported(op, f"input shape {list(t.shape)} does not match output shape "
-                                  f"{list(y.shape)} outside axis {axis}")
+            raise unsupported(
+                op,
+                f"input shape {list(t.shape)} does not match output shape "
+                f"{list(y.shape)} outside axis {axis}",
+            )
         if t.quant is None or y.quant is None or t.quant.per_channel or y.quant.per_channel:
             raise unsupported(op, "int8 tensors must have per-tensor quantization")
         if t.scale != y.scale or t.zero_point != y.zero_point:
-            raise unsupported(op, f"input {t.name!r} has scale {t.scale:g} / zero point "
-                                  f"{t.zero_point}, output has {y.scale:g} / {y.zero_point}: "
-                                  "TFLM requires identical int8 quantization (no rescaling)")
+            raise unsupported(
+                op,
+                f"input {t.name!r} has scale {t.scale:g} / zero point "
+                f"{t.zero_point}, output has {y.scale:g} / {y.zero_point}: "
+                "TFLM requires identical int8 quantization (no rescaling)",
+            )
     if sum(t.shape[axis] for t in inputs) != y.shape[axis]:
         raise unsupported(op, f"input sizes along axis {axis} do not add up to the output's")
-    inner = math.prod(y.shape[axis + 1:])
+    inner = math.prod(y.shape[axis + 1 :])
     copy_sizes = np.array([t.shape[axis] * inner for t in inputs], np.int32)
     return KernelCall(
         op=op,

@@ -1,10 +1,13 @@
 """ADD, SUB and MUL on int8 tensors: rescaling, fused activation and broadcasting.
 
-The multipliers are computed exactly as TFLM's Prepare functions compute them; note that ADD
-(add_common.cc) works in double while SUB (sub_common.cc) divides in float:
+The multipliers are computed exactly as TFLM's Prepare functions compute them:
   ADD/SUB: both inputs are shifted left by 20 and scaled to twice the larger input scale by
-           multipliers below one; the sum or difference is scaled to the output.
+           multipliers below one; the sum or difference is scaled to the output. All in double.
   MUL:     one multiplier, s1 * s2 / s_out in double.
+SUB note: sub_common.cc at TFLM commit 90b983c divides the scales in float, but the tflite-micro
+wheel that is tinyc's oracle divides in double like add_common.cc (its CalculateOpDataSub uses
+divsd), and its outputs differ from the float version's for a few input pairs at some scales
+(tests/test_op_elementwise.py checks all pairs). tinyc follows the oracle.
 
 Broadcasting follows numpy / TFLM rules up to rank 6 (TFLM's RuntimeShape limit). The compiler
 computes the walk over the output and each input's element stride per dimension (0 where the
@@ -14,7 +17,7 @@ input is broadcast), fuses dimensions that step alike, and passes six loops in t
 from __future__ import annotations
 
 from ..ir import Graph, Op, Tensor
-from ..quantize import activation_range, f32, quantize_multiplier
+from ..quantize import activation_range, quantize_multiplier
 from . import (
     KernelCall,
     TensorArg,
@@ -30,12 +33,15 @@ MAX_RANK = 6  # TFLM's RuntimeShape::kMaxSmallSize: shapes of higher rank do not
 LOOPS = 6  # nested loops in the runtime kernels
 LEFT_SHIFT = 20  # add_common.cc / sub_common.cc, int8 outputs
 
-NOTES_ADD_SUB = ("per-tensor; fused NONE/RELU/RELU6/RELU_N1_TO_1; broadcasting up to rank 6 "
-                 "(size-1 dims, lower-rank or constant operand)")
+NOTES_ADD_SUB = (
+    "per-tensor; fused NONE/RELU/RELU6/RELU_N1_TO_1; broadcasting up to rank 6 "
+    "(size-1 dims, lower-rank or constant operand)"
+)
 
 
-def broadcast_loops(op: Op, shape1: tuple[int, ...], shape2: tuple[int, ...],
-                    out_shape: tuple[int, ...]) -> list[tuple[int, int, int]]:
+def broadcast_loops(
+    op: Op, shape1: tuple[int, ...], shape2: tuple[int, ...], out_shape: tuple[int, ...]
+) -> list[tuple[int, int, int]]:
     """The output walk as LOOPS nested loops, outermost first: (extent, stride1, stride2).
 
     Strides are in elements of each input; 0 along a dimension where that input has size 1 and
@@ -49,11 +55,15 @@ def broadcast_loops(op: Op, shape1: tuple[int, ...], shape2: tuple[int, ...],
     ext1, ext2, ext_out = ((1,) * (rank - len(s)) + tuple(s) for s in (shape1, shape2, out_shape))
     for d1, d2, d_out in zip(ext1, ext2, ext_out, strict=True):
         if d1 != d2 and 1 not in (d1, d2):
-            raise unsupported(op, f"input shapes {list(shape1)} and {list(shape2)} do not "
-                                  "broadcast")
+            raise unsupported(
+                op, f"input shapes {list(shape1)} and {list(shape2)} do not broadcast"
+            )
         if d_out != (d2 if d1 == 1 else d1):
-            raise unsupported(op, f"output shape {list(out_shape)} is not the broadcast of "
-                                  f"{list(shape1)} and {list(shape2)}")
+            raise unsupported(
+                op,
+                f"output shape {list(out_shape)} is not the broadcast of "
+                f"{list(shape1)} and {list(shape2)}",
+            )
     loops: list[list[int]] = []  # innermost first
     acc1 = acc2 = 1
     for d1, d2, d_out in reversed(list(zip(ext1, ext2, ext_out, strict=True))):
@@ -72,9 +82,11 @@ def broadcast_loops(op: Op, shape1: tuple[int, ...], shape2: tuple[int, ...],
 
 
 def _loop_params(loops: list[tuple[int, int, int]]) -> tuple[tuple[str, int], ...]:
-    return (tuple((f"dim{i}", e) for i, (e, _, _) in enumerate(loops))
-            + tuple((f"input1_stride{i}", s) for i, (_, s, _) in enumerate(loops))
-            + tuple((f"input2_stride{i}", s) for i, (_, _, s) in enumerate(loops)))
+    return (
+        tuple((f"dim{i}", e) for i, (e, _, _) in enumerate(loops))
+        + tuple((f"input1_stride{i}", s) for i, (_, s, _) in enumerate(loops))
+        + tuple((f"input2_stride{i}", s) for i, (_, _, s) in enumerate(loops))
+    )
 
 
 def _operands(graph: Graph, op: Op) -> tuple[Tensor, Tensor, Tensor]:
@@ -88,34 +100,33 @@ def _operands(graph: Graph, op: Op) -> tuple[Tensor, Tensor, Tensor]:
 def _smaller_than_one(op: Op, real: float, what: str) -> tuple[int, int]:
     """TFLM QuantizeMultiplierSmallerThanOneExp, which aborts outside (0, 1): reject instead."""
     if not 0.0 < real < 1.0:
-        raise unsupported(op, f"{what} rescale factor {real:g} is outside (0, 1), which TFLM "
-                              "rejects (input/output scales too far apart)")
+        raise unsupported(
+            op,
+            f"{what} rescale factor {real:g} is outside (0, 1), which TFLM "
+            "rejects (input/output scales too far apart)",
+        )
     multiplier, shift = quantize_multiplier(real)
     if shift > 0:
         raise unsupported(op, f"{what} rescale factor {real:g} rounds to 1, which TFLM rejects")
     return multiplier, shift
 
 
-def add_sub_multipliers(kind: str, s1: float, s2: float, s_out: float) -> list[float]:
-    """Real input1, input2 and output multipliers as TFLM's ADD (in double) or SUB (in float)
-    computes them."""
-    if kind == "ADD":
-        twice_max = 2.0 * max(s1, s2)
-        return [s1 / twice_max, s2 / twice_max, twice_max / ((1 << LEFT_SHIFT) * s_out)]
-    twice_max = f32(2.0 * max(s1, s2))
-    return [f32(s1 / twice_max), f32(s2 / twice_max),
-            f32(twice_max / f32((1 << LEFT_SHIFT) * s_out))]
+def add_sub_multipliers(s1: float, s2: float, s_out: float) -> list[float]:
+    """Real input1, input2 and output multipliers of ADD and SUB, in double as TFLM has them."""
+    twice_max = 2.0 * max(s1, s2)
+    return [s1 / twice_max, s2 / twice_max, twice_max / ((1 << LEFT_SHIFT) * s_out)]
 
 
 def _lower_add_sub(graph: Graph, op: Op) -> KernelCall:
     x1, x2, y = _operands(graph, op)
-    reals = add_sub_multipliers(op.kind, x1.scale, x2.scale, y.scale)
+    reals = add_sub_multipliers(x1.scale, x2.scale, y.scale)
     (m1, sh1), (m2, sh2), (mo, sho) = (
         _smaller_than_one(op, r, what)
         for r, what in zip(reals, ("input 1", "input 2", "output"), strict=True)
     )
-    act_min, act_max = activation_range(op.options["fused_activation_function"], y.scale,
-                                        y.zero_point)
+    act_min, act_max = activation_range(
+        op.options["fused_activation_function"], y.scale, y.zero_point
+    )
     loops = broadcast_loops(op, x1.shape, x2.shape, y.shape)
     name = op.kind.lower()
     return KernelCall(
@@ -136,7 +147,8 @@ def _lower_add_sub(graph: Graph, op: Op) -> KernelCall:
             ("output_shift", sho),
             ("activation_min", act_min),
             ("activation_max", act_max),
-        ) + _loop_params(loops),
+        )
+        + _loop_params(loops),
         args=(TensorArg(x1.index), TensorArg(x2.index), TensorArg(y.index)),
     )
 
@@ -155,8 +167,9 @@ def lower_sub(graph: Graph, op: Op) -> KernelCall:
 def lower_mul(graph: Graph, op: Op) -> KernelCall:
     x1, x2, y = _operands(graph, op)
     multiplier, shift = quantize_multiplier(x1.scale * x2.scale / y.scale)
-    act_min, act_max = activation_range(op.options["fused_activation_function"], y.scale,
-                                        y.zero_point)
+    act_min, act_max = activation_range(
+        op.options["fused_activation_function"], y.scale, y.zero_point
+    )
     loops = broadcast_loops(op, x1.shape, x2.shape, y.shape)
     return KernelCall(
         op=op,
@@ -171,6 +184,7 @@ def lower_mul(graph: Graph, op: Op) -> KernelCall:
             ("output_shift", shift),
             ("activation_min", act_min),
             ("activation_max", act_max),
-        ) + _loop_params(loops),
+        )
+        + _loop_params(loops),
         args=(TensorArg(x1.index), TensorArg(x2.index), TensorArg(y.index)),
     )
