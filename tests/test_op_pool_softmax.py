@@ -51,6 +51,7 @@ def test_pool(name):
 @pytest.mark.parametrize("kind,activation", [("max", "RELU"), ("avg", "RELU6")])
 def test_pool_fused_activation(kind, activation):
     """The converter fuses a following ReLU/ReLU6 into the pool's fused_activation_function."""
+
     def build(tf, x):
         L = layers(tf)
         pool = L.MaxPooling2D(2) if kind == "max" else L.AveragePooling2D(2)
@@ -82,8 +83,13 @@ def test_softmax_on_input():
 @pytest.mark.parametrize("spread", [8.0, 30.0, 100.0])
 def test_softmax_wide_inputs(spread):
     """Large input scales: most differences fall below diff_min, the rest saturate exp()."""
-    path = single_layer_model(f"softmax-spread-{spread}", (16,),
-                              lambda tf, x: layers(tf).Softmax()(x), low=-spread, high=spread)
+    path = single_layer_model(
+        f"softmax-spread-{spread}",
+        (16,),
+        lambda tf, x: layers(tf).Softmax()(x),
+        low=-spread,
+        high=spread,
+    )
     assert_bit_exact(path, SAMPLES)
 
 
@@ -98,19 +104,22 @@ def test_softmax_after_dense():
 
 
 def test_softmax_rank3_and_wide_depth():
-    path = single_layer_model("softmax-rank3", (3, 5, 7), lambda tf, x: layers(tf).Softmax()(x),
-                              low=-5.0, high=5.0)
+    path = single_layer_model(
+        "softmax-rank3", (3, 5, 7), lambda tf, x: layers(tf).Softmax()(x), low=-5.0, high=5.0
+    )
     assert_bit_exact(path, SAMPLES)
-    path = single_layer_model("softmax-depth300", (300,), lambda tf, x: layers(tf).Softmax()(x),
-                              low=-6.0, high=6.0)
+    path = single_layer_model(
+        "softmax-depth300", (300,), lambda tf, x: layers(tf).Softmax()(x), low=-6.0, high=6.0
+    )
     assert_bit_exact(path, SAMPLES)
 
 
 @pytest.mark.parametrize("beta", [0.25, 2.0, 37.5, 2000.0])
 def test_softmax_beta(beta, tmp_path):
     """The converter always writes beta=1; other values are written in, as other tools do."""
-    base = single_layer_model("softmax-beta-base", (10,), lambda tf, x: layers(tf).Softmax()(x),
-                              low=-4.0, high=4.0)
+    base = single_layer_model(
+        "softmax-beta-base", (10,), lambda tf, x: layers(tf).Softmax()(x), low=-4.0, high=4.0
+    )
 
     def edit(model):
         op = model.subgraphs[0].operators[0]
@@ -123,8 +132,13 @@ def test_softmax_beta(beta, tmp_path):
 def test_softmax_int16_output(spread, tmp_path):
     """int8 -> int16 runs the same fixed-point exp and reciprocal with 8 more output bits, so it
     checks them far more finely than int8 outputs can."""
-    base = single_layer_model(f"softmax-spread-{spread}", (16,),
-                              lambda tf, x: layers(tf).Softmax()(x), low=-spread, high=spread)
+    base = single_layer_model(
+        f"softmax-spread-{spread}",
+        (16,),
+        lambda tf, x: layers(tf).Softmax()(x),
+        low=-spread,
+        high=spread,
+    )
 
     def edit(model):
         from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as fb
@@ -143,8 +157,9 @@ def test_softmax_int16_output(spread, tmp_path):
 
 
 def test_global_average_pooling():
-    path = single_layer_model("gap-5x6x8", (5, 6, 8),
-                              lambda tf, x: layers(tf).GlobalAveragePooling2D()(x))
+    path = single_layer_model(
+        "gap-5x6x8", (5, 6, 8), lambda tf, x: layers(tf).GlobalAveragePooling2D()(x)
+    )
     op = read_model(path).ops[0]
     assert op.kind == "MEAN" and not op.options["keep_dims"]
     assert_bit_exact(path, SAMPLES)
@@ -153,8 +168,12 @@ def test_global_average_pooling():
 def test_global_average_pooling_keepdims_large():
     """16x16 = 256 elements per output: the multiplier absorbs 1/256 with the largest shift."""
     path = single_layer_model(
-        "gap-keep-16x16x3", (16, 16, 3),
-        lambda tf, x: layers(tf).GlobalAveragePooling2D(keepdims=True)(x), low=-2.0, high=6.0)
+        "gap-keep-16x16x3",
+        (16, 16, 3),
+        lambda tf, x: layers(tf).GlobalAveragePooling2D(keepdims=True)(x),
+        low=-2.0,
+        high=6.0,
+    )
     op = read_model(path).ops[0]
     assert op.kind == "MEAN" and op.options["keep_dims"]
     assert_bit_exact(path, SAMPLES)
@@ -173,8 +192,9 @@ def test_reduce_mean_axes(axis, keepdims):
 def test_global_average_pooling_1d_and_float():
     path = single_layer_model("gap1d", (7, 9), lambda tf, x: layers(tf).GlobalAveragePooling1D()(x))
     assert_bit_exact(path, SAMPLES)
-    path = single_layer_model("gap-float", (5, 6, 8),
-                              lambda tf, x: layers(tf).GlobalAveragePooling2D()(x), mode="float")
+    path = single_layer_model(
+        "gap-float", (5, 6, 8), lambda tf, x: layers(tf).GlobalAveragePooling2D()(x), mode="float"
+    )
     assert_bit_exact(path, SAMPLES)
 
 
@@ -183,6 +203,7 @@ def test_global_average_pooling_1d_and_float():
 
 def test_flatten_dense_softmax():
     """A small classifier: pool, Flatten (RESHAPE), Dense, Softmax."""
+
     def build(tf, x):
         L = layers(tf)
         return L.Softmax()(L.Dense(6)(L.Flatten()(L.AveragePooling2D(2)(x))))
@@ -225,8 +246,10 @@ def test_reshape_of_a_constant_is_folded():
         Tensor(3, "w", (2, 6), "int8", q),
         Tensor(4, "y", (1, 2), "int8", q),
     )
-    ops = (Op(0, "RESHAPE", (1, 2), (3,)),
-           Op(1, "FULLY_CONNECTED", (0, 3, -1), (4,), {"fused_activation_function": "NONE"}))
+    ops = (
+        Op(0, "RESHAPE", (1, 2), (3,)),
+        Op(1, "FULLY_CONNECTED", (0, 3, -1), (4,), {"fused_activation_function": "NONE"}),
+    )
     model = lower(Graph(tensors, ops, inputs=(0,), outputs=(4,)))
     assert [type(s) for s in model.steps] == [KernelCall]
     assert np.array_equal(model.graph.tensor(3).data, flat.reshape(2, 6))
@@ -248,6 +271,7 @@ def test_dense_on_rank3_input():
 
 def test_squeeze_and_expand_dims(tmp_path):
     """The converter turns tf.expand_dims/tf.squeeze into RESHAPE; write the real ops in."""
+
     def build(tf, x):
         L = layers(tf)
         wide = L.Lambda(lambda t: tf.expand_dims(t, -1))(x)
@@ -281,18 +305,24 @@ def test_squeeze_and_expand_dims(tmp_path):
 
 
 def test_unsupported_pool_activation_is_named(tmp_path):
-    base = single_layer_model("pool-max-2x2-s2-valid", (8, 8, 4),
-                              lambda tf, x: POOLS["max-2x2-s2-valid"][1](layers(tf))(x))
+    base = single_layer_model(
+        "pool-max-2x2-s2-valid",
+        (8, 8, 4),
+        lambda tf, x: POOLS["max-2x2-s2-valid"][1](layers(tf))(x),
+    )
 
     def edit(model):
         from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as fb
 
-        model.subgraphs[0].operators[0].builtinOptions.fusedActivationFunction = (
-            fb.ActivationFunctionType.TANH)
+        options = model.subgraphs[0].operators[0].builtinOptions
+        options.fusedActivationFunction = fb.ActivationFunctionType.TANH
 
     path = patch_model(base, tmp_path / "tanh.tflite", edit)
-    with pytest.raises(UnsupportedError, match=r"op 0 \(MAX_POOL_2D\).*"
-                                               r"fused_activation_function=TANH"):
+    with pytest.raises(
+        UnsupportedError,
+        match=r"op 0 \(MAX_POOL_2D\).*"
+        r"fused_activation_function=TANH",
+    ):
         compile_model(path)
 
 

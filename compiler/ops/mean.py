@@ -23,13 +23,17 @@ def mean_multiplier(input_scale: float, output_scale: float, count: int) -> tupl
     return (multiplier << extra) // count, shift - extra
 
 
-@register("MEAN", types="int8, float32",
-          notes="constant axes (any set, negative allowed) of a tensor of rank ≤ 4; keep_dims "
-                "true or false")
+@register(
+    "MEAN",
+    types="int8, float32",
+    notes="constant axes (any set, negative allowed) of a tensor of rank ≤ 4; keep_dims "
+    "true or false",
+)
 def lower_mean(graph: Graph, op: Op) -> KernelCall:
     x, axis, y = graph.tensor(op.inputs[0]), graph.tensor(op.inputs[1]), graph.tensor(op.outputs[0])
-    signature = require_types(graph, op, {("int8", "int32", "int8"),
-                                          ("float32", "int32", "float32")})
+    signature = require_types(
+        graph, op, {("int8", "int32", "int8"), ("float32", "int32", "float32")}
+    )
     if not axis.is_const:
         raise unsupported(op, "the axis input must be constant")
     rank = len(x.shape)
@@ -45,8 +49,11 @@ def lower_mean(graph: Graph, op: Op) -> KernelCall:
     kept = [d for i, d in enumerate(x.shape) if i not in axes]
     # keep_dims only changes how the output shape is written, not its elements or their order.
     if y.size != int(np.prod(kept, dtype=np.int64)):
-        raise unsupported(op, f"output shape {list(y.shape)} does not match reducing "
-                              f"{list(x.shape)} over axes {axes}")
+        raise unsupported(
+            op,
+            f"output shape {list(y.shape)} does not match reducing "
+            f"{list(x.shape)} over axes {axes}",
+        )
     count = int(np.prod([x.shape[a] for a in axes], dtype=np.int64))
     if count == 0 or x.size == 0:
         raise unsupported(op, "empty tensors are not supported")
@@ -57,8 +64,12 @@ def lower_mean(graph: Graph, op: Op) -> KernelCall:
         suffix = "s8"
         require_per_tensor(op, x, y)
         multiplier, shift = mean_multiplier(x.scale, y.scale, count)
-        params += (("input_zero_point", x.zero_point), ("output_zero_point", y.zero_point),
-                   ("multiplier", multiplier), ("shift", shift))
+        params += (
+            ("input_zero_point", x.zero_point),
+            ("output_zero_point", y.zero_point),
+            ("multiplier", multiplier),
+            ("shift", shift),
+        )
     return KernelCall(
         op=op,
         function=f"tinyc_mean_{suffix}",
@@ -74,9 +85,11 @@ def _loops(shape: tuple[int, ...], axes: list[int]) -> tuple[tuple[str, int], ..
     pad = 4 - len(shape)
     dims = (1,) * pad + tuple(shape)
     reduced = [i - pad in axes if i >= pad else False for i in range(4)]
-    strides = [int(np.prod(dims[i + 1:], dtype=np.int64)) for i in range(4)]
+    strides = [int(np.prod(dims[i + 1 :], dtype=np.int64)) for i in range(4)]
     outer = [1 if reduced[i] else dims[i] for i in range(4)]
     inner = [dims[i] if reduced[i] else 1 for i in range(4)]
-    return (tuple((f"outer{i}", outer[i]) for i in range(4))
-            + tuple((f"inner{i}", inner[i]) for i in range(4))
-            + tuple((f"stride{i}", strides[i]) for i in range(4)))
+    return (
+        tuple((f"outer{i}", outer[i]) for i in range(4))
+        + tuple((f"inner{i}", inner[i]) for i in range(4))
+        + tuple((f"stride{i}", strides[i]) for i in range(4))
+    )

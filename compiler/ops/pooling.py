@@ -20,12 +20,15 @@ from . import (
 )
 
 ACTIVATIONS = {"NONE", "RELU", "RELU6", "RELU_N1_TO_1"}
-NOTES = ("NHWC; SAME/VALID padding, any stride and filter size; fused NONE/RELU/RELU6/"
-         "RELU_N1_TO_1; int8 input and output must share scale and zero point (as TFLM requires)")
+NOTES = (
+    "NHWC; SAME/VALID padding, any stride and filter size; fused NONE/RELU/RELU6/"
+    "RELU_N1_TO_1; int8 input and output must share scale and zero point (as TFLM requires)"
+)
 
 
-def out_size_and_padding(padding: str, in_size: int, filter_size: int, stride: int,
-                         dilation: int = 1) -> tuple[int, int]:
+def out_size_and_padding(
+    padding: str, in_size: int, filter_size: int, stride: int, dilation: int = 1
+) -> tuple[int, int]:
     """TFLM ComputeOutSizeChecked + ComputePaddingWithOffsetChecked: (output size, leading pad)."""
     effective = (filter_size - 1) * dilation + 1
     if padding == "SAME":
@@ -55,23 +58,39 @@ def _lower_pool(graph: Graph, op: Op, kind: str) -> KernelCall:
         raise unsupported(op, f"input of rank {len(x.shape)} is not supported (expected NHWC)")
     stride_h, stride_w = op.options.get("stride_h", 0), op.options.get("stride_w", 0)
     filter_h, filter_w = op.options.get("filter_height", 0), op.options.get("filter_width", 0)
-    for name, value in (("stride_h", stride_h), ("stride_w", stride_w),
-                        ("filter_height", filter_h), ("filter_width", filter_w)):
+    for name, value in (
+        ("stride_h", stride_h),
+        ("stride_w", stride_w),
+        ("filter_height", filter_h),
+        ("filter_width", filter_w),
+    ):
         if value < 1:
             raise unsupported(op, f"{name}={value} is not supported (must be at least 1)")
     batches, in_h, in_w, depth = x.shape
     out_h, pad_h = out_size_and_padding(padding, in_h, filter_h, stride_h)
     out_w, pad_w = out_size_and_padding(padding, in_w, filter_w, stride_w)
     if y.shape != (batches, out_h, out_w, depth):
-        raise unsupported(op, f"output shape {list(y.shape)} does not match the pooling geometry "
-                              f"{[batches, out_h, out_w, depth]}")
+        raise unsupported(
+            op,
+            f"output shape {list(y.shape)} does not match the pooling geometry "
+            f"{[batches, out_h, out_w, depth]}",
+        )
     _check_windows(op, out_h, stride_h, pad_h, filter_h, in_h)
     _check_windows(op, out_w, stride_w, pad_w, filter_w, in_w)
-    geometry = (("batches", batches), ("input_height", in_h), ("input_width", in_w),
-                ("depth", depth), ("output_height", out_h), ("output_width", out_w),
-                ("stride_height", stride_h), ("stride_width", stride_w),
-                ("filter_height", filter_h), ("filter_width", filter_w),
-                ("padding_height", pad_h), ("padding_width", pad_w))
+    geometry = (
+        ("batches", batches),
+        ("input_height", in_h),
+        ("input_width", in_w),
+        ("depth", depth),
+        ("output_height", out_h),
+        ("output_width", out_w),
+        ("stride_height", stride_h),
+        ("stride_width", stride_w),
+        ("filter_height", filter_h),
+        ("filter_width", filter_w),
+        ("padding_height", pad_h),
+        ("padding_width", pad_w),
+    )
     if signature[0] == "float32":
         act_min, act_max = float_activation_range(activation)
         suffix = "f32"
@@ -93,9 +112,12 @@ def _check_same_quantization(op: Op, x: Tensor, y: Tensor) -> None:
     """PoolingPrepare: |scale_in - scale_out| <= 1e-6 (float difference) and equal zero points."""
     require_per_tensor(op, x, y)
     if abs(f32(x.scale - y.scale)) > 1.0e-6 or x.zero_point != y.zero_point:
-        raise unsupported(op, f"input quantization (scale {x.scale:g}, zero point {x.zero_point}) "
-                              f"differs from the output's (scale {y.scale:g}, zero point "
-                              f"{y.zero_point}); TFLM requires them equal")
+        raise unsupported(
+            op,
+            f"input quantization (scale {x.scale:g}, zero point {x.zero_point}) "
+            f"differs from the output's (scale {y.scale:g}, zero point "
+            f"{y.zero_point}); TFLM requires them equal",
+        )
 
 
 def _check_windows(op: Op, out: int, stride: int, pad: int, filter_size: int, in_size: int) -> None:

@@ -22,11 +22,17 @@ def _alias(graph: Graph, op: Op) -> Alias:
     if x.dtype != y.dtype:
         raise unsupported(op, f"input type {x.dtype} differs from output type {y.dtype}")
     if x.size != y.size:
-        raise unsupported(op, f"input shape {list(x.shape)} and output shape {list(y.shape)} "
-                              f"hold different numbers of elements")
+        raise unsupported(
+            op,
+            f"input shape {list(x.shape)} and output shape {list(y.shape)} "
+            f"hold different numbers of elements",
+        )
     if x.is_const:  # folding did not apply: the output is a model output, or the shape is computed
-        raise unsupported(op, "a constant input that cannot be folded at compile time "
-                              "(e.g. one whose output is a model output) is not supported")
+        raise unsupported(
+            op,
+            "a constant input that cannot be folded at compile time "
+            "(e.g. one whose output is a model output) is not supported",
+        )
     return Alias(op, x.index, y.index)
 
 
