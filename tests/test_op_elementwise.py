@@ -790,3 +790,68 @@ def test_padv2_value_and_pad_zero_point_reach_the_params():
         "PAD", [act((1, 4), q(0.05, 9)), const([[0, 0], [1, 1]])], act((1, 6), q(0.05, -17))
     )
     assert dict(lower_one(graph).params)["pad_value"] == -17
+
+
+# --- all the ops of this file in one model: bit-exact, and clean C on every toolchain ---
+
+
+def combined_model():
+    def build(tf, x):
+        padded = layers(tf).ZeroPadding2D(1)(x)
+        joined = layers(tf).Concatenate()([padded, layers(tf).Dense(2)(padded)])
+        scaled = joined * np.linspace(-1.0, 1.0, 5, dtype=np.float32)
+        return layers(tf).Subtract()([scaled + 0.5, joined])
+
+    return keras_int8_model("combined", [(4, 4, 3)], build)
+
+
+WARNINGS = ["-Wall", "-Wextra", "-Werror"]
+TOOLCHAINS = {
+    "g++": ["g++", "-std=c++11", "-pedantic", "-fno-exceptions", "-fno-rtti", *WARNINGS],
+    "clang++": ["clang++", "-std=c++11", "-pedantic", "-fno-exceptions", "-fno-rtti", *WARNINGS],
+    "arm-none-eabi-g++": [
+        "arm-none-eabi-g++",
+        "-std=c++11",
+        "-pedantic",
+        "-fno-exceptions",
+        "-fno-rtti",
+        *WARNINGS,
+        "-mcpu=cortex-m4",
+        "-mthumb",
+        "-Os",
+    ],
+    "gcc -std=c99 (headers)": ["gcc", "-std=c99", "-pedantic", *WARNINGS],
+}
+
+
+@pytest.mark.slow
+def test_combined_model_is_bit_exact_with_tflm():
+    path = combined_model()
+    kinds = set(op_kinds(path))
+    assert {"PAD", "CONCATENATION", "MUL", "ADD", "SUB"} <= kinds, kinds
+    assert_bit_exact(path, samples=20)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("toolchain", sorted(TOOLCHAINS))
+def test_generated_code_compiles_clean(toolchain, tmp_path):
+    import shutil
+    import subprocess
+
+    from tinyc import compile_to_folder
+
+    command = TOOLCHAINS[toolchain]
+    if shutil.which(command[0]) is None:
+        pytest.skip(f"{command[0]} is not installed")
+    folder = tmp_path / "gen"
+    compile_to_folder(combined_model(), folder, name="combined")
+    if "c99" in toolchain:
+        headers = ["add.h", "mul.h", "concatenation.h", "pad.h"]
+        sources = [str(folder / "tinyc_runtime" / h) for h in headers]
+        command = [*command, "-x", "c", "-fsyntax-only"]
+    else:
+        sources = [str(p) for p in sorted(folder.rglob("*.cpp"))]
+        command = [*command, "-I", str(folder), "-c", "-o", str(tmp_path / "m.o")]
+    for source in sources:
+        result = subprocess.run([*command, source], capture_output=True, text=True)
+        assert result.returncode == 0, result.stderr
