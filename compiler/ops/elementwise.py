@@ -33,7 +33,7 @@ MAX_RANK = 6  # TFLM's RuntimeShape::kMaxSmallSize: shapes of higher rank do not
 LOOPS = 6  # nested loops in the runtime kernels
 LEFT_SHIFT = 20  # add_common.cc / sub_common.cc, int8 outputs
 
-NOTES_ADD_SUB = (
+NOTES = (
     "per-tensor; fused NONE/RELU/RELU6/RELU_N1_TO_1; broadcasting up to rank 6 "
     "(size-1 dims, lower-rank or constant operand)"
 )
@@ -153,17 +153,17 @@ def _lower_add_sub(graph: Graph, op: Op) -> KernelCall:
     )
 
 
-@register("ADD", types="int8", notes=NOTES_ADD_SUB)
+@register("ADD", types="int8", notes=NOTES)
 def lower_add(graph: Graph, op: Op) -> KernelCall:
     return _lower_add_sub(graph, op)
 
 
-@register("SUB", types="int8", notes=NOTES_ADD_SUB)
+@register("SUB", types="int8", notes=NOTES)
 def lower_sub(graph: Graph, op: Op) -> KernelCall:
     return _lower_add_sub(graph, op)
 
 
-@register("MUL", types="int8", notes=NOTES_ADD_SUB)
+@register("MUL", types="int8", notes=NOTES)
 def lower_mul(graph: Graph, op: Op) -> KernelCall:
     x1, x2, y = _operands(graph, op)
     multiplier, shift = quantize_multiplier(x1.scale * x2.scale / y.scale)
