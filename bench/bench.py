@@ -265,8 +265,9 @@ def object_size(folder: Path, cc: str, cxx: str, size_tool: str, flags: list[str
 def run(command: list[str], **kwargs) -> str:
     result = subprocess.run(command, capture_output=True, text=True, **kwargs)
     if result.returncode != 0:
-        message = (result.stderr.strip() or result.stdout.strip() or "?").splitlines()
-        raise Skip(f"{Path(command[0]).name} failed: {message[-1][:300]}")
+        lines = (result.stderr.strip() or result.stdout.strip() or "?").splitlines()
+        errors = [line for line in lines if "error" in line.lower()]  # a compiler's first error
+        raise Skip(f"{Path(command[0]).name} failed: {(errors or lines[-1:])[0].strip()[:240]}")
     return result.stdout
 
 
@@ -733,7 +734,7 @@ def _cell(value) -> str:
 
 def print_result(result: Result) -> None:
     print(result.header)
-    width = max(len(r.label) for r in result.rows)
+    width = max(len(r.label) for r in result.rows if r.tinyc is not None or r.tflm is not None)
     print(f"  {'':<{width}}  {'tinyc':>16}  {'TFLM':>16}  {'tinyc/TFLM':>10}")
     for r in result.rows:
         ratio = f"{r.ratio:.3f}" if r.ratio is not None else ""
