@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import venv
@@ -22,13 +23,24 @@ def installed(tmp_path_factory) -> Path:
     env = root / "venv"
     venv.EnvBuilder(system_site_packages=True, with_pip=False).create(env)
     wheels = root / "wheels"
+    source = _tracked_copy(root / "src")  # no stale build/ or caches from the working tree
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-build-isolation", "--no-deps",
-                    "-q", "-w", str(wheels), str(REPO)], check=True, capture_output=True)
+                    "-q", "-w", str(wheels), str(source)], check=True, capture_output=True)
     (wheel,) = wheels.glob("tinyc-*.whl")
     python = env / "bin" / "python"
     subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "install", "-q",
                     "--no-deps", str(wheel)], check=True, capture_output=True)
     return env
+
+
+def _tracked_copy(dest: Path) -> Path:
+    files = subprocess.run(["git", "ls-files", "-co", "--exclude-standard"], cwd=REPO,
+                           capture_output=True, text=True, check=True).stdout.split()
+    for name in files:
+        if (REPO / name).is_file():
+            (dest / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(REPO / name, dest / name)
+    return dest
 
 
 def test_wheel_ships_templates_and_runtime(installed):
