@@ -24,6 +24,8 @@ SHAPE_ONLY: set[str] = set()  # kinds that fold from static shapes, constant inp
 
 def folds(kind: str, *, shape_only: bool = False) -> Callable[[Folder], Folder]:
     def decorate(fn: Folder) -> Folder:
+        if kind in FOLDERS:  # two modules folding one op would silently shadow each other
+            raise RuntimeError(f"a folder for {kind} is registered twice")
         FOLDERS[kind] = fn
         if shape_only:
             SHAPE_ONLY.add(kind)

@@ -32,7 +32,6 @@ class LoweredModel:
 
 
 def lower(graph: Graph) -> LoweredModel:
-    load_all()  # op modules also register constant folders (see fold.py)
     graph = fold_constants(graph)
     _check_supported(graph)
     registry = load_all()
