@@ -1,25 +1,52 @@
 /* tinyc runtime: CONV_2D, int8 activations and weights, int32 bias.
  *
- * Computes what TFLM reference_integer_ops::ConvPerChannel computes, bit for bit, for NHWC
- * input, OHWI filter and NHWC output (one filter group). Two differences in how it is computed:
+ * Computes what TFLM reference_integer_ops::ConvPerChannel computes, bit for bit, for NHWC input
+ * and output and one filter group. How it gets there differs:
  *
  * 1. The input offset is folded into `bias` by the compiler:
  *        bias[c] = b[c] - input_zero_point * sum(filter[c])
- *    so the inner loops are plain int8 dot products. TFLM skips the taps that fall in the
- *    padding; that is the same as reading the value input_zero_point there ((zp - zp) * w = 0).
- *    So a window that sticks out of the input adds input_zero_point * (sum of its skipped
- *    weights), which puts back exactly the part of the folded bias those taps removed. All of it
- *    is int32 arithmetic, which is exact (modulo 2^32, like TFLM's accumulator).
- * 2. The valid part of the window is computed once per output position, so the tap loops never
- *    test bounds. With dilation 1, the valid taps of one filter row are one contiguous run of
- *    bytes in both the input and the filter, so a row is a single dot product.
+ *    so the inner loops are plain int8 dot products. TFLM skips the taps that fall in the padding;
+ *    that is the same as reading the value input_zero_point there ((zp - zp) * w = 0), which adds
+ *    back exactly what the folding took away for those taps. All int32 arithmetic, so exact
+ *    (modulo 2^32, like TFLM's accumulator).
+ * 2. Convolution is a matrix product. Each output pixel's receptive field (its "column": the
+ *    filter_height x filter_width x input_depth input values under the filter, input_zero_point
+ *    where the window leaves the input) is dotted with each filter row. For a 1x1 filter with
+ *    stride 1 and no padding the columns are the input pixels themselves (tinyc_conv_1x1_s8);
+ *    otherwise two columns at a time are gathered into `scratch` (tinyc_conv_s8). The part of the
+ *    window inside the input is computed once per pixel: no per-tap bounds tests.
+ * 3. Two pixels times two output channels per step, so every loaded byte feeds two products. On
+ *    cores with the Arm DSP extension (Cortex-M4/M7/M33/M55...) four bytes are loaded at once and
+ *    multiplied two by two (SXTB16 + SMLAD); the sums are the same integers.
  *
- * tinyc_conv_1x1_s8 handles the common pointwise case (1x1 filter, stride 1, no padding), where
- * convolution is a matrix product of the [pixels, input_depth] input with the filter. */
+ * Filter layout (arranged by the compiler, compiler/ops/conv.py): a matrix of output_depth rows of
+ * K = filter_height * filter_width * input_depth values in TFLite's OHWI order, stored in pairs of
+ * rows (0, 1), (2, 3), ...: 4-value chunks of the two rows alternate, then the K % 4 last values
+ * of the first row, then those of the second. An unpaired last row is stored as is. */
 #ifndef TINYC_CONV_H
 #define TINYC_CONV_H
 
 #include "tinyc_common.h"
+
+#if defined(__ARM_FEATURE_DSP) && !defined(TINYC_NO_DSP)
+#include <arm_acle.h>
+#define TINYC_CONV_DSP 1
+
+/* Four int8 values as one word; Cortex-M with DSP allows unaligned word loads. */
+static inline int32_t tinyc_conv_load4(const int8_t *p) {
+  int32_t v;
+  __builtin_memcpy(&v, p, 4);
+  return v;
+}
+
+/* Bytes 1 and 3 sign-extended to two halfwords (SXTB16 with rotation: one instruction, which
+ * compilers do not always form from __sxtb16 and a rotate). */
+static inline int32_t tinyc_conv_sxtb16_odd(int32_t v) {
+  int32_t r;
+  __asm__("sxtb16 %0, %1, ror #8" : "=r"(r) : "r"(v));
+  return r;
+}
+#endif
 
 typedef struct {
   int32_t batches;
@@ -37,12 +64,116 @@ typedef struct {
   int32_t dilation_width;
   int32_t pad_height; /* padding before the first row / column (TFLM padding_values) */
   int32_t pad_width;
-  int32_t input_zero_point; /* value the padding stands for; folded into bias elsewhere */
+  int32_t input_zero_point; /* what the padding reads as; folded into bias by the compiler */
   int32_t output_offset;
   int32_t activation_min;
   int32_t activation_max;
-  int32_t per_channel; /* 1: multiplier/shift per output channel; 0: one for all */
 } tinyc_conv_s8_params;
+
+/* Keep a hot loop out of line where the compiler allows it: register allocators (gcc -Os in
+ * particular) keep the 14 values of the 2x2 loop in registers only when they see that loop alone. */
+#if defined(__GNUC__)
+#define TINYC_CONV_NOINLINE __attribute__((noinline))
+#else
+#define TINYC_CONV_NOINLINE
+#endif
+
+/* s[0] += x0.wa, s[1] += x0.wb, s[2] += x1.wa, s[3] += x1.wb for the interleaved pair of filter
+ * rows (wa, wb) at `w`, over k values. */
+TINYC_CONV_NOINLINE static void tinyc_conv_dot_2x2_s8(const int8_t *x0, const int8_t *x1,
+                                                      const int8_t *w, int32_t k, int32_t s[4]) {
+  int32_t s00 = s[0], s01 = s[1], s10 = s[2], s11 = s[3];
+  for (int32_t i = k >> 2; i > 0; --i) {
+#ifdef TINYC_CONV_DSP
+    const int32_t a = tinyc_conv_load4(x0), b = tinyc_conv_load4(x1);
+    const int32_t a_even = __sxtb16(a), a_odd = tinyc_conv_sxtb16_odd(a);
+    const int32_t b_even = __sxtb16(b), b_odd = tinyc_conv_sxtb16_odd(b);
+    int32_t v = tinyc_conv_load4(w);
+    int32_t v_even = __sxtb16(v), v_odd = tinyc_conv_sxtb16_odd(v);
+    s00 = __smlad(a_even, v_even, s00);
+    s00 = __smlad(a_odd, v_odd, s00);
+    s10 = __smlad(b_even, v_even, s10);
+    s10 = __smlad(b_odd, v_odd, s10);
+    v = tinyc_conv_load4(w + 4);
+    v_even = __sxtb16(v);
+    v_odd = tinyc_conv_sxtb16_odd(v);
+    s01 = __smlad(a_even, v_even, s01);
+    s01 = __smlad(a_odd, v_odd, s01);
+    s11 = __smlad(b_even, v_even, s11);
+    s11 = __smlad(b_odd, v_odd, s11);
+#else
+    for (int32_t j = 0; j < 4; ++j) {
+      const int32_t a = x0[j], b = x1[j], va = w[j], vb = w[4 + j];
+      s00 += a * va;
+      s01 += a * vb;
+      s10 += b * va;
+      s11 += b * vb;
+    }
+#endif
+    x0 += 4;
+    x1 += 4;
+    w += 8;
+  }
+  const int32_t tail = k & 3;
+  for (int32_t j = 0; j < tail; ++j) {
+    const int32_t a = x0[j], b = x1[j], va = w[j], vb = w[tail + j];
+    s00 += a * va;
+    s01 += a * vb;
+    s10 += b * va;
+    s11 += b * vb;
+  }
+  s[0] = s00;
+  s[1] = s01;
+  s[2] = s10;
+  s[3] = s11;
+}
+
+/* s[0] += x0.w, s[2] += x1.w for one plain filter row `w` of k values (an unpaired last row). */
+static inline void tinyc_conv_dot_2x1_s8(const int8_t *x0, const int8_t *x1, const int8_t *w,
+                                         int32_t k, int32_t s[4]) {
+  int32_t s0 = s[0], s1 = s[2];
+  for (int32_t j = 0; j < k; ++j) {
+    s0 += x0[j] * w[j];
+    s1 += x1[j] * w[j];
+  }
+  s[0] = s0;
+  s[2] = s1;
+}
+
+/* Requantize the 2x2 block s (see tinyc_conv_columns_s8) into channels c, c + 1 of out0 and out1
+ * (TFLM's MultiplyByQuantizedMultiplier, output offset, activation clamp); only channel c when
+ * `pair` is 0. Out of line: the loops that call it keep their registers. */
+TINYC_CONV_NOINLINE static void tinyc_conv_output_s8(const tinyc_conv_s8_params *p,
+                                                     const int32_t s[4], int32_t pair,
+                                                     const int32_t *multiplier,
+                                                     const int8_t *shift, int8_t *out0,
+                                                     int8_t *out1) {
+  for (int32_t j = 0; j <= pair; ++j) {
+    const int32_t m = multiplier[j], e = shift[j];
+    const int32_t v0 = tinyc_requantize(s[j], m, e) + p->output_offset;
+    const int32_t v1 = tinyc_requantize(s[2 + j], m, e) + p->output_offset;
+    out0[j] = tinyc_clamp_s8(v0, p->activation_min, p->activation_max);
+    out1[j] = tinyc_clamp_s8(v1, p->activation_min, p->activation_max);
+  }
+}
+
+/* Every output channel of two pixels from their columns x0 and x1 (k values each). When only one
+ * pixel is left, x1 == x0 and out1 == out0: the same values are computed and stored twice. */
+static inline void tinyc_conv_columns_s8(const tinyc_conv_s8_params *p, const int8_t *x0,
+                                         const int8_t *x1, int32_t k, const int8_t *filter,
+                                         const int32_t *bias, const int32_t *multiplier,
+                                         const int8_t *shift, int8_t *out0, int8_t *out1) {
+  const int32_t channels = p->output_depth;
+  for (int32_t c = 0; c < channels; c += 2, filter += 2 * k) {
+    const int32_t pair = c + 1 < channels;
+    int32_t s[4] = {bias[c], bias[c + pair], bias[c], bias[c + pair]};
+    if (pair)
+      tinyc_conv_dot_2x2_s8(x0, x1, filter, k, s);
+    else
+      tinyc_conv_dot_2x1_s8(x0, x1, filter, k, s);
+    tinyc_conv_output_s8(p, s, pair, multiplier + c, shift + c, out0 + c, out1 + c);
+  }
+}
 
 /* The filter taps f in [*first, *last) whose input coordinate origin + f * dilation lies in
  * [0, size): the part of the window that is inside the input. */
@@ -56,140 +187,83 @@ static inline void tinyc_conv_window(int32_t origin, int32_t dilation, int32_t f
   *last = hi;
 }
 
-/* *acc0 += x . w0 and *acc1 += x . w1 over n int8 values: two output channels share the input
- * loads, which is most of the work of a convolution. */
-static inline void tinyc_conv_dot2_s8(const int8_t *x, const int8_t *w0, const int8_t *w1,
-                                      int32_t n, int32_t *acc0, int32_t *acc1) {
-  int32_t a0 = *acc0, a1 = *acc1;
-  for (int32_t i = 0; i < n; ++i) {
-    const int32_t v = x[i];
-    a0 += v * w0[i];
-    a1 += v * w1[i];
-  }
-  *acc0 = a0;
-  *acc1 = a1;
+static inline void tinyc_conv_fill_s8(int8_t *dst, int8_t value, int32_t n) {
+  for (int32_t i = 0; i < n; ++i) dst[i] = value;
 }
 
-static inline int32_t tinyc_conv_sum_s8(const int8_t *w, int32_t n) {
-  int32_t s = 0;
-  for (int32_t i = 0; i < n; ++i) s += w[i];
-  return s;
+static inline void tinyc_conv_copy_s8(int8_t *dst, const int8_t *src, int32_t n) {
+  for (int32_t i = 0; i < n; ++i) dst[i] = src[i];
 }
 
-/* Requantize one accumulator (bias already added) and store it, as TFLM does per output. */
-static inline int8_t tinyc_conv_output_s8(const tinyc_conv_s8_params *p, int32_t acc,
-                                          int32_t multiplier, int shift) {
-  acc = tinyc_requantize(acc, multiplier, shift) + p->output_offset;
-  return tinyc_clamp_s8(acc, p->activation_min, p->activation_max);
-}
-
-/* Accumulate output channels c0 and c1 (may be equal) at one output position whose valid window
- * is rows [fy0, fy1) x columns [fx0, fx1). `x` points at the input pixel of tap (fy0, fx0).
- * Skipped taps add input_zero_point * weight (see the header comment). */
-static inline void tinyc_conv_window2_s8(const tinyc_conv_s8_params *p, const int8_t *x,
-                                         const int8_t *w0, const int8_t *w1, int32_t fy0,
-                                         int32_t fy1, int32_t fx0, int32_t fx1, int32_t *acc0,
-                                         int32_t *acc1) {
+/* Gather the column of output pixel (oy, ox) of one image into `col`: filter_height rows of
+ * filter_width * input_depth values, input_zero_point outside the input. */
+static inline void tinyc_conv_gather_s8(const tinyc_conv_s8_params *p, const int8_t *image,
+                                        int32_t oy, int32_t ox, int8_t *col) {
   const int32_t depth = p->input_depth;
-  const int32_t filter_row = p->filter_width * depth;
-  const int32_t x_row = p->dilation_height * p->input_width * depth;
-  const int32_t x_tap = p->dilation_width * depth;
-  const int32_t run = (fx1 - fx0) * depth;
-  int32_t a0 = 0, a1 = 0;
-  for (int32_t fy = fy0; fy < fy1; ++fy, x += x_row) {
-    const int8_t *r0 = w0 + fy * filter_row + fx0 * depth;
-    const int8_t *r1 = w1 + fy * filter_row + fx0 * depth;
+  const int32_t row = p->filter_width * depth;
+  const int8_t zp = (int8_t)p->input_zero_point;
+  const int32_t iy0 = oy * p->stride_height - p->pad_height;
+  const int32_t ix0 = ox * p->stride_width - p->pad_width;
+  int32_t fy0, fy1, fx0, fx1;
+  tinyc_conv_window(iy0, p->dilation_height, p->filter_height, p->input_height, &fy0, &fy1);
+  tinyc_conv_window(ix0, p->dilation_width, p->filter_width, p->input_width, &fx0, &fx1);
+  for (int32_t fy = 0; fy < p->filter_height; ++fy, col += row) {
+    if (fy < fy0 || fy >= fy1) {
+      tinyc_conv_fill_s8(col, zp, row);
+      continue;
+    }
+    const int8_t *x = image + ((iy0 + fy * p->dilation_height) * p->input_width +
+                               ix0 + fx0 * p->dilation_width) * depth;
+    tinyc_conv_fill_s8(col, zp, fx0 * depth);
     if (p->dilation_width == 1) {
-      tinyc_conv_dot2_s8(x, r0, r1, run, &a0, &a1);
+      tinyc_conv_copy_s8(col + fx0 * depth, x, (fx1 - fx0) * depth);
     } else {
-      for (int32_t fx = fx0; fx < fx1; ++fx, r0 += depth, r1 += depth)
-        tinyc_conv_dot2_s8(x + (fx - fx0) * x_tap, r0, r1, depth, &a0, &a1);
+      for (int32_t fx = fx0; fx < fx1; ++fx, x += p->dilation_width * depth)
+        tinyc_conv_copy_s8(col + fx * depth, x, depth);
     }
+    tinyc_conv_fill_s8(col + fx1 * depth, zp, (p->filter_width - fx1) * depth);
   }
-  const int32_t filter_size = p->filter_height * filter_row;
-  if (run != filter_row || fy1 - fy0 != p->filter_height) {
-    /* Border: the taps outside the input read as input_zero_point. */
-    int32_t s0 = tinyc_conv_sum_s8(w0, filter_size), s1 = tinyc_conv_sum_s8(w1, filter_size);
-    for (int32_t fy = fy0; fy < fy1; ++fy) {
-      s0 -= tinyc_conv_sum_s8(w0 + fy * filter_row + fx0 * depth, run);
-      s1 -= tinyc_conv_sum_s8(w1 + fy * filter_row + fx0 * depth, run);
-    }
-    a0 += p->input_zero_point * s0;
-    a1 += p->input_zero_point * s1;
-  }
-  *acc0 = a0;
-  *acc1 = a1;
 }
 
+/* Any filter size, stride, dilation and padding. `scratch` holds two columns:
+ * 2 * filter_height * filter_width * input_depth bytes. */
 static inline void tinyc_conv_s8(const tinyc_conv_s8_params *p, const int8_t *TINYC_RESTRICT input,
                                  const int8_t *TINYC_RESTRICT filter, const int32_t *bias,
                                  const int32_t *multiplier, const int8_t *shift,
-                                 int8_t *TINYC_RESTRICT output) {
-  const int32_t depth = p->input_depth;
-  const int32_t filter_size = p->filter_height * p->filter_width * depth;
+                                 int8_t *TINYC_RESTRICT output, void *scratch) {
+  const int32_t k = p->filter_height * p->filter_width * p->input_depth;
+  const int32_t pixels = p->output_height * p->output_width;
   const int32_t channels = p->output_depth;
+  int8_t *col0 = (int8_t *)scratch;
+  int8_t *col1 = col0 + k;
   for (int32_t b = 0; b < p->batches; ++b) {
-    const int8_t *in = input + b * p->input_height * p->input_width * depth;
-    for (int32_t oy = 0; oy < p->output_height; ++oy) {
-      const int32_t iy0 = oy * p->stride_height - p->pad_height;
-      int32_t fy0, fy1;
-      tinyc_conv_window(iy0, p->dilation_height, p->filter_height, p->input_height, &fy0, &fy1);
-      for (int32_t ox = 0; ox < p->output_width; ++ox) {
-        const int32_t ix0 = ox * p->stride_width - p->pad_width;
-        int32_t fx0, fx1;
-        tinyc_conv_window(ix0, p->dilation_width, p->filter_width, p->input_width, &fx0, &fx1);
-        /* Input pixel of the first valid tap (only read when the window is not empty). */
-        const int8_t *x = in + ((iy0 + fy0 * p->dilation_height) * p->input_width +
-                                (ix0 + fx0 * p->dilation_width)) * depth;
-        for (int32_t c = 0; c < channels; c += 2) {
-          const int32_t c1 = c + 1 < channels ? c + 1 : c;
-          int32_t acc0, acc1;
-          tinyc_conv_window2_s8(p, x, filter + c * filter_size, filter + c1 * filter_size, fy0,
-                                fy1, fx0, fx1, &acc0, &acc1);
-          const int32_t q0 = p->per_channel ? c : 0, q1 = p->per_channel ? c1 : 0;
-          output[c] = tinyc_conv_output_s8(p, bias[c] + acc0, multiplier[q0], shift[q0]);
-          output[c1] = tinyc_conv_output_s8(p, bias[c1] + acc1, multiplier[q1], shift[q1]);
-        }
-        output += channels;
-      }
+    const int8_t *image = input + b * p->input_height * p->input_width * p->input_depth;
+    int8_t *out = output + b * pixels * channels;
+    for (int32_t i = 0; i < pixels; i += 2) {
+      tinyc_conv_gather_s8(p, image, i / p->output_width, i % p->output_width, col0);
+      const int32_t two = i + 1 < pixels;
+      if (two)
+        tinyc_conv_gather_s8(p, image, (i + 1) / p->output_width, (i + 1) % p->output_width,
+                             col1);
+      tinyc_conv_columns_s8(p, col0, two ? col1 : col0, k, filter, bias, multiplier, shift,
+                            out + i * channels, out + (i + two) * channels);
     }
   }
 }
 
-/* 1x1 filter, stride 1, no padding: output[pixel][c] = requantize(bias[c] + input[pixel] .
- * filter[c]). Two pixels times two channels per step: each loaded byte feeds two products. */
+/* 1x1 filter, stride 1, no padding: the columns are the input pixels. */
 static inline void tinyc_conv_1x1_s8(const tinyc_conv_s8_params *p,
                                      const int8_t *TINYC_RESTRICT input,
                                      const int8_t *TINYC_RESTRICT filter, const int32_t *bias,
                                      const int32_t *multiplier, const int8_t *shift,
                                      int8_t *TINYC_RESTRICT output) {
-  const int32_t depth = p->input_depth;
+  const int32_t k = p->input_depth;
   const int32_t channels = p->output_depth;
   const int32_t pixels = p->batches * p->output_height * p->output_width;
   for (int32_t i = 0; i < pixels; i += 2) {
-    const int32_t i1 = i + 1 < pixels ? i + 1 : i;
-    const int8_t *x0 = input + i * depth;
-    const int8_t *x1 = input + i1 * depth;
-    int8_t *out0 = output + i * channels;
-    int8_t *out1 = output + i1 * channels;
-    for (int32_t c = 0; c < channels; c += 2) {
-      const int32_t c1 = c + 1 < channels ? c + 1 : c;
-      const int8_t *w0 = filter + c * depth;
-      const int8_t *w1 = filter + c1 * depth;
-      int32_t a00 = bias[c], a01 = bias[c1], a10 = bias[c], a11 = bias[c1];
-      for (int32_t d = 0; d < depth; ++d) {
-        const int32_t v0 = x0[d], v1 = x1[d], k0 = w0[d], k1 = w1[d];
-        a00 += v0 * k0;
-        a01 += v0 * k1;
-        a10 += v1 * k0;
-        a11 += v1 * k1;
-      }
-      const int32_t q0 = p->per_channel ? c : 0, q1 = p->per_channel ? c1 : 0;
-      out0[c] = tinyc_conv_output_s8(p, a00, multiplier[q0], shift[q0]);
-      out0[c1] = tinyc_conv_output_s8(p, a01, multiplier[q1], shift[q1]);
-      out1[c] = tinyc_conv_output_s8(p, a10, multiplier[q0], shift[q0]);
-      out1[c1] = tinyc_conv_output_s8(p, a11, multiplier[q1], shift[q1]);
-    }
+    const int32_t two = i + 1 < pixels;
+    tinyc_conv_columns_s8(p, input + i * k, input + (i + two) * k, k, filter, bias, multiplier,
+                          shift, output + i * channels, output + (i + two) * channels);
   }
 }
 

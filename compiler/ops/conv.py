@@ -23,6 +23,7 @@ from . import (
     ArrayArg,
     ConstArray,
     KernelCall,
+    ScratchArg,
     TensorArg,
     optional_input,
     register,
@@ -57,16 +58,39 @@ def lower_conv(graph: Graph, op: Op) -> KernelCall:
     multipliers, shifts = _multipliers(op, x, w, y, channels, axis=0)
     folded = _fold_bias(x, w, bias, channels, sum_axes=(1, 2, 3))
     pointwise = w.shape[1:3] == (1, 1) and window.stride == (1, 1) and window.padding == (0, 0)
-    params = _geometry(x, w.shape[1:3], y) + _rest(op, x, y, window, len(multipliers) > 1)
+    params = _geometry(x, w.shape[1:3], y) + _rest(op, x, y, window)
+    column = w.size // channels  # filter_height * filter_width * input_depth
+    args = (TensorArg(x.index), ArrayArg("filter"), ArrayArg("bias"), ArrayArg("multiplier"),
+            ArrayArg("shift"), TensorArg(y.index))
     return KernelCall(
         op=op,
         function="tinyc_conv_1x1_s8" if pointwise else "tinyc_conv_s8",
         header="conv.h",
         params_type="tinyc_conv_s8_params",
         params=params,
-        args=_args(x, w, y),
-        arrays=_arrays(folded, multipliers, shifts),
+        args=args if pointwise else args + (ScratchArg(),),
+        arrays=(ConstArray("filter", "int8_t", interleave_rows(w.data.reshape(channels, -1))),)
+        + _arrays(folded, multipliers, shifts),
+        scratch_bytes=0 if pointwise else 2 * column,
     )
+
+
+def interleave_rows(matrix: np.ndarray) -> np.ndarray:
+    """The filter layout runtime/conv.h reads: rows in pairs, 4-value chunks alternating.
+
+    For rows a, b of k values: a[0:4] b[0:4] a[4:8] b[4:8] ... then a's k % 4 last values, then
+    b's. An unpaired last row stays as it is. The kernel loads a chunk of each row per step.
+    """
+    rows, k = matrix.shape
+    whole = k - k % 4
+    parts = []
+    for r in range(0, rows - 1, 2):
+        a, b = matrix[r], matrix[r + 1]
+        chunks = np.stack([a[:whole].reshape(-1, 4), b[:whole].reshape(-1, 4)], axis=1)
+        parts += [chunks.reshape(-1), a[whole:], b[whole:]]
+    if rows % 2:
+        parts.append(matrix[-1])
+    return np.concatenate(parts).astype(np.int8)
 
 
 @register("DEPTHWISE_CONV_2D", types="int8", notes=NOTES + "; any depth_multiplier")
@@ -83,16 +107,18 @@ def lower_depthwise_conv(graph: Graph, op: Op) -> KernelCall:
     multipliers, shifts = _multipliers(op, x, w, y, channels, axis=3)
     folded = _fold_bias(x, w, bias, channels, sum_axes=(0, 1, 2))
     geometry = _geometry(x, w.shape[1:3], y)
-    params = geometry + (("depth_multiplier", multiplier_depth),) + _rest(
-        op, x, y, window, len(multipliers) > 1)
+    params = geometry + (("depth_multiplier", multiplier_depth),) + _rest(op, x, y, window)
     return KernelCall(
         op=op,
         function="tinyc_depthwise_conv_s8",
         header="depthwise_conv.h",
         params_type="tinyc_depthwise_conv_s8_params",
         params=params,
-        args=_args(x, w, y),
+        args=_args(x, w, y) + (ScratchArg(),),
         arrays=_arrays(folded, multipliers, shifts),
+        # Tap pointers of one output pixel (8 bytes each at most, aligned in the kernel) and a
+        # row of input_zero_point for the padding: see runtime/depthwise_conv.h.
+        scratch_bytes=8 * w.shape[1] * w.shape[2] + x.shape[3] + 8,
     )
 
 
@@ -150,13 +176,12 @@ def _window(op: Op, x: Tensor, filter_hw: tuple[int, ...], y: Tensor, channels: 
 
 def _multipliers(op: Op, x: Tensor, w: Tensor, y: Tensor, channels: int,
                  axis: int) -> tuple[list[int], list[int]]:
-    """One (multiplier, shift) per channel, or a single pair for per-tensor weights."""
+    """One (multiplier, shift) per output channel; a per-tensor scale is broadcast, as in TFLM."""
     scales = w.quant.scale
     if len(scales) > 1 and (len(scales) != channels or w.quant.axis != axis):
         raise unsupported(op, f"per-channel weight scales must run along filter axis {axis} "
                               f"({channels} channels; got {len(scales)} on axis {w.quant.axis})")
-    multipliers, shifts = conv_multipliers(x.scale, scales, y.scale, len(scales))
-    return multipliers, shifts
+    return conv_multipliers(x.scale, scales, y.scale, channels)
 
 
 def _fold_bias(x: Tensor, w: Tensor, bias: Tensor | None, channels: int,
@@ -181,8 +206,7 @@ def _geometry(x: Tensor, filter_hw: tuple[int, ...], y: Tensor) -> tuple[tuple[s
     )
 
 
-def _rest(op: Op, x: Tensor, y: Tensor, window: Window,
-          per_channel: bool) -> tuple[tuple[str, int], ...]:
+def _rest(op: Op, x: Tensor, y: Tensor, window: Window) -> tuple[tuple[str, int], ...]:
     act_min, act_max = activation_range(op.options["fused_activation_function"], y.scale,
                                         y.zero_point)
     return (
@@ -196,7 +220,6 @@ def _rest(op: Op, x: Tensor, y: Tensor, window: Window,
         ("output_offset", y.zero_point),
         ("activation_min", act_min),
         ("activation_max", act_max),
-        ("per_channel", int(per_channel)),
     )
 
 
