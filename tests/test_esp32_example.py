@@ -108,6 +108,9 @@ def test_metrics_describe_the_committed_model():
     metrics = json.loads(METRICS.read_text())
     assert metrics["model_sha256"] == hashlib.sha256(MODEL.read_bytes()).hexdigest(), (
         "model_metrics.json was measured on another model; rerun train.py")
+    # duty_bound() relies on the error being measured with the firmware's int8 arithmetic.
+    assert metrics["int8_interpreter"] == "tflite-micro", (
+        "retrain with tflite-micro installed: pip install -e '.[train,verify]'")
 
 
 # --- host simulation ---
@@ -124,9 +127,10 @@ def simulation(tmp_path_factory):
 def duty_bound(metrics: dict) -> float:
     """How far the simulated duty may be from 127.5 * (sin(x) + 1), from train.py's measurement.
 
-    train.py ran sine_model_quantized.tflite on the 200 test inputs (uniform over [0, 2*pi],
-    quantized as the firmware quantizes x) and recorded e = max |y - sin(x)|, the model's worst
-    error against the clean sine. The duty is 127.5 * (y + 1), so an output error e is a duty
+    train.py ran sine_model_quantized.tflite with TFLite Micro (whose int8 arithmetic tinyc
+    reproduces bit for bit) on the 200 test inputs (uniform over [0, 2*pi], quantized as the
+    firmware quantizes x) and recorded e = max |y - sin(x)|, the model's worst error against
+    the clean sine. The duty is 127.5 * (y + 1), so an output error e is a duty
     error of 127.5 * e. The sweep's 200 inputs are not the test inputs but lie between them:
     there the int8 output can be one output quantization step (output_scale) further off than
     at the nearest test input, so we allow 127.5 * (e + output_scale). Rounding the duty to an

@@ -41,7 +41,8 @@ int format_fixed3(float value, char *out) {
 
 namespace {
 
-// Appends text at line + *length; step()'s longest line is 36 characters, below kLogLineBytes.
+// Appends text at line + *length. step()'s lines have at most 37 characters (x <= 6.252, y
+// clamped to 12 characters by format_fixed3), which kLogLineBytes holds.
 void append(char *line, int *length, const char *text) {
   while (*text != '\0') line[(*length)++] = *text++;
   line[*length] = '\0';

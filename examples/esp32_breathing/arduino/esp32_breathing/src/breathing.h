@@ -21,7 +21,7 @@ const int kInferencesPerCycle = 200;
 const uint32_t kStepDelayMs = 20;
 // The x range the model was trained on, [0, 2*pi].
 const float kXRange = 6.28318531f;
-// Longest log line, with its terminating NUL ("x:6.252,y:-1.000,brightness:255").
+// Room for one log line, e.g. "x:6.252,y:-1.000,brightness:0" (37 characters at most), and NUL.
 const int kLogLineBytes = 48;
 
 // The hardware interface: what each build implements (LEDC through Arduino or ESP-IDF on the

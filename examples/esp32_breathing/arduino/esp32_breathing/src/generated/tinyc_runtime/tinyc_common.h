@@ -51,6 +51,20 @@ TINYC_ALWAYS_INLINE int32_t tinyc_rounding_divide_by_pot(int32_t x, int exponent
 /* TFLM MultiplyByQuantizedMultiplier (double rounding): x * multiplier * 2^(shift - 31).
  * A positive shift is applied to x first, with int32 wrap-around as in TFLM. */
 TINYC_ALWAYS_INLINE int32_t tinyc_requantize(int32_t x, int32_t multiplier, int shift) {
+  if (shift < 0 && multiplier >= (1 << 30)) {
+    /* The usual case, a right shift e = -shift and a multiplier from QuantizeMultiplier (so in
+     * [2^30, 2^31)), in one 64-bit multiply-accumulate: same result, half the instructions.
+     * TFLM rounds twice: y = floor((x*m + 2^30) / 2^31), then y / 2^e half away from zero, which
+     * is floor((y + 2^(e-1) - [y < 0]) / 2^e). Nested floors of divisions merge into one:
+     *   floor((x*m + 2^30 - 2^31 [y < 0] + 2^(30+e)) / 2^(31+e)),
+     * and as m >= 2^30, y < 0 exactly when x < 0 (except x = -1, m = 2^30, where y = 0 but the
+     * result is 0 either way). 2^(31+e) >= 2^32: take the high word, shift it by e - 1. */
+    const int e = -shift;
+    const uint32_t t = 1u << e; /* 2^(30+e) = (t >> 2) * 2^32 + (t << 30) (mod 2^32) */
+    const int64_t round = (int64_t)(((uint64_t)(t >> 2) << 32) | (uint32_t)(t << 30));
+    const int64_t half = x < 0 ? -((int64_t)1 << 30) : ((int64_t)1 << 30);
+    return (int32_t)((half + round + (int64_t)x * multiplier) >> 32) >> (e - 1);
+  }
   const int left_shift = shift > 0 ? shift : 0;
   const int right_shift = shift > 0 ? 0 : -shift;
   const int32_t shifted = (int32_t)((uint32_t)x << left_shift);
