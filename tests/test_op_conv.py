@@ -1,0 +1,321 @@
+"""CONV_2D and DEPTHWISE_CONV_2D: bit-exact with TFLM's reference kernels.
+
+A grid of single-layer Keras models converted to full int8 by the TF converter covers padding,
+strides, dilation, depth multipliers, kernel shapes, fused activations, bias or none, per-channel
+and per-tensor weights. Inputs are calibrated on an asymmetric range, so the input zero point is
+not 0 and the kernels' folding of it into the bias (with the padding correction) is exercised.
+Each model is compared with the TFLM interpreter on random int8 inputs over the whole int8 range.
+
+The hosts running these tests take the portable C path of the kernels; on cores with the Arm DSP
+extension the kernels use SXTB16/SMLAD instead, which `test_cortex_m4_dsp_path_is_bit_exact`
+checks on an emulated Cortex-M4 (skipped when the Arm toolchain or QEMU is missing).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import REPO, SHARED_MODELS, assert_bit_exact
+from tflite_builders import cached_model, keras_model, quiet_tensorflow, single_layer_model
+from tinyc.errors import UnsupportedError
+from tinyc.lower import lower
+from tinyc.ops.conv import interleave_rows
+from tinyc.pipeline import compile_to_folder
+from tinyc.plan_memory import plan_memory
+from tinyc.read_tflite import read_model
+from tinyc.render_c import render, runtime_headers
+from tinyc.verify.build import build_host_model
+from tinyc.verify.compare import tflm_runner
+from tinyc.write_files import runtime_sources
+
+SAMPLES = 20
+LOW, HIGH = -0.4, 1.2  # calibration range: input zero point about -64
+
+
+def conv(tf, filters, kernel, strides=1, padding="same", dilation=1, activation=None,
+         use_bias=True):
+    return tf.keras.layers.Conv2D(
+        filters, kernel, strides=strides, padding=padding, dilation_rate=dilation,
+        activation=activation, use_bias=use_bias,
+        bias_initializer=tf.keras.initializers.RandomUniform(-0.5, 0.5))
+
+
+def depthwise(tf, kernel, strides=1, padding="same", dilation=1, multiplier=1, activation=None,
+              use_bias=True):
+    return tf.keras.layers.DepthwiseConv2D(
+        kernel, strides=strides, padding=padding, dilation_rate=dilation,
+        depth_multiplier=multiplier, activation=activation, use_bias=use_bias,
+        bias_initializer=tf.keras.initializers.RandomUniform(-0.5, 0.5))
+
+
+# name -> (input shape HWC, layer factory). Names say what each model adds to the grid.
+CONVS = {
+    "3x3-same-relu": ((9, 11, 3), lambda tf: conv(tf, 5, 3, activation="relu")),
+    "3x3-valid-nobias": ((8, 8, 4), lambda tf: conv(tf, 6, 3, padding="valid", use_bias=False)),
+    "3x3-same-s2-relu6-odd-input": ((11, 9, 3), lambda tf: conv(tf, 8, 3, 2, activation="relu6")),
+    "3x3-valid-s2": ((10, 10, 2), lambda tf: conv(tf, 4, 3, 2, "valid", activation="relu")),
+    "3x3-same-dilation2": ((12, 10, 3), lambda tf: conv(tf, 4, 3, dilation=2)),
+    "3x3-valid-dilation2-relu": ((11, 9, 2), lambda tf: conv(tf, 3, 3, padding="valid",
+                                                           dilation=2, activation="relu")),
+    "2x2-same-even-kernel": ((6, 7, 3), lambda tf: conv(tf, 4, 2)),
+    "5x5-same-depth1": ((7, 7, 1), lambda tf: conv(tf, 8, 5, activation="relu")),
+    "3x1-same-nonsquare": ((10, 6, 4), lambda tf: conv(tf, 6, (3, 1))),
+    "1x5-valid-s1x2": ((6, 12, 3), lambda tf: conv(tf, 5, (1, 5), (1, 2), "valid")),
+    "10x4-same-s2-kws-like": ((25, 10, 1), lambda tf: conv(tf, 16, (10, 4), 2,
+                                                           activation="relu")),
+    "3x3-same-deep-k288": ((8, 8, 32), lambda tf: conv(tf, 16, 3, activation="relu")),
+    "1x1-relu-pointwise": ((7, 9, 16), lambda tf: conv(tf, 24, 1, activation="relu")),
+    "1x1-odd-everything": ((5, 5, 7), lambda tf: conv(tf, 5, 1)),
+    "1x1-nobias-relu6": ((4, 6, 12), lambda tf: conv(tf, 8, 1, activation="relu6",
+                                                     use_bias=False)),
+    "1x1-s2-strided": ((9, 9, 8), lambda tf: conv(tf, 6, 1, 2)),
+}
+
+DEPTHWISE = {
+    "3x3-same-relu6": ((9, 11, 8), lambda tf: depthwise(tf, 3, activation="relu6")),
+    "3x3-same-s2-odd-channels": ((11, 9, 6), lambda tf: depthwise(tf, 3, 2)),
+    "3x3-valid-nobias": ((8, 8, 5), lambda tf: depthwise(tf, 3, padding="valid",
+                                                         use_bias=False)),
+    "3x3-same-multiplier2": ((7, 7, 3), lambda tf: depthwise(tf, 3, multiplier=2,
+                                                             activation="relu")),
+    "3x3-same-s2-multiplier8-depth1": ((9, 9, 1), lambda tf: depthwise(tf, 3, 2, multiplier=8)),
+    "3x3-same-dilation2": ((10, 10, 4), lambda tf: depthwise(tf, 3, dilation=2)),
+    "3x1-valid-nonsquare": ((20, 1, 16), lambda tf: depthwise(tf, (3, 1), padding="valid")),
+    "5x5-same-relu": ((8, 8, 12), lambda tf: depthwise(tf, 5, activation="relu")),
+    "10x8-same-s2-multiplier4": ((13, 12, 2), lambda tf: depthwise(tf, (10, 8), 2,
+                                                                   multiplier=4)),
+    "3x3-same-small-map": ((3, 3, 16), lambda tf: depthwise(tf, 3, activation="relu")),
+}
+
+
+def grid_model(kind: str, name: str) -> Path:
+    shape, make = (CONVS if kind == "conv" else DEPTHWISE)[name]
+    return single_layer_model(f"{kind}-{name}", shape, lambda tf, x: make(tf)(x),
+                              low=LOW, high=HIGH)
+
+
+def assert_varied_outputs(path: Path) -> None:
+    """Guard against a vacuous comparison: TFLM's outputs must not be (nearly) constant."""
+    graph = read_model(path)
+    x = graph.tensor(graph.inputs[0])
+    sample = np.random.default_rng(3).integers(-128, 127, x.shape, endpoint=True, dtype=np.int8)
+    (out,) = tflm_runner(path, 1)([sample])
+    assert len(np.unique(out)) >= 8, f"{path.name}: output has too few distinct values"
+
+
+@pytest.mark.parametrize("name", sorted(CONVS))
+def test_conv(name):
+    path = grid_model("conv", name)
+    assert [op.kind for op in read_model(path).ops] == ["CONV_2D"]
+    assert_bit_exact(path, SAMPLES)
+    assert_varied_outputs(path)
+
+
+@pytest.mark.parametrize("name", sorted(DEPTHWISE))
+def test_depthwise(name):
+    path = grid_model("depthwise", name)
+    assert [op.kind for op in read_model(path).ops] == ["DEPTHWISE_CONV_2D"]
+    assert_bit_exact(path, SAMPLES)
+    assert_varied_outputs(path)
+
+
+def test_grid_exercises_what_it_claims():
+    """The converter keeps what the grid varies: zero points, paddings, kernel paths."""
+    functions, paddings, zero_points, multipliers = set(), set(), set(), set()
+    for kind, names in (("conv", CONVS), ("depthwise", DEPTHWISE)):
+        for name in names:
+            graph = read_model(grid_model(kind, name))
+            (call,) = lower(graph).calls
+            functions.add(call.function)
+            params = dict(call.params)
+            paddings.add((params["pad_height"], params["pad_width"]))
+            zero_points.add(params["input_zero_point"])
+            multipliers.add(params.get("depth_multiplier", 0))
+    assert functions == {"tinyc_conv_s8", "tinyc_conv_1x1_s8", "tinyc_depthwise_conv_s8"}
+    assert {(0, 0), (1, 1), (2, 2)} <= paddings
+    assert 0 not in zero_points
+    assert {1, 2, 4, 8} <= multipliers
+
+
+# --- fused RELU_N1_TO_1 and per-tensor weights need converter settings the builder lacks ---
+
+
+def test_relu_n1_to_1_is_fused_and_bit_exact():
+    path = single_layer_model(
+        "conv-relu-n1-to-1", (6, 6, 3),
+        lambda tf, x: tf.keras.layers.Lambda(lambda t: tf.clip_by_value(t, -1.0, 1.0))(
+            conv(tf, 4, 3)(x)), low=LOW, high=HIGH)
+    (op,) = read_model(path).ops
+    assert op.options["fused_activation_function"] == "RELU_N1_TO_1"
+    assert_bit_exact(path, SAMPLES)
+
+
+def per_tensor_model(key: str, shape: tuple[int, ...], make) -> Path:
+    """Like single_layer_model, with per-channel quantization turned off in the converter."""
+
+    def convert() -> bytes:
+        tf = quiet_tensorflow()
+        model = keras_model(shape, lambda tf, x: make(tf)(x))
+        converter = tf.lite.TFLiteConverter.from_keras_model(model)
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+        rng = np.random.default_rng(0)
+        samples = [rng.uniform(LOW, HIGH, (1, *shape)).astype(np.float32) for _ in range(32)]
+        converter.representative_dataset = lambda: ([s] for s in samples)
+        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+        converter.inference_input_type = tf.int8
+        converter.inference_output_type = tf.int8
+        converter._experimental_disable_per_channel = True
+        return converter.convert()
+
+    return cached_model(f"{key}-per-tensor-{LOW}-{HIGH}", convert)
+
+
+@pytest.mark.parametrize(
+    ("name", "shape", "make"),
+    [
+        ("conv-3x3", (7, 8, 3), lambda tf: conv(tf, 6, 3, 2, activation="relu")),
+        ("conv-1x1", (5, 6, 8), lambda tf: conv(tf, 4, 1)),
+        ("depthwise-3x3", (7, 7, 6), lambda tf: depthwise(tf, 3, activation="relu6")),
+    ],
+    ids=["conv-3x3", "conv-1x1", "depthwise-3x3"],
+)
+def test_per_tensor_weights(name, shape, make):
+    path = per_tensor_model(name, shape, make)
+    (op,) = read_model(path).ops
+    assert not read_model(path).tensor(op.inputs[1]).quant.per_channel
+    assert_bit_exact(path, SAMPLES)
+
+
+# --- real weights: every conv op of real models against TFLM's own intermediate tensors ---
+
+
+@pytest.mark.parametrize("model", ["kws_ref_model.tflite", "micro_speech_quantized.tflite"])
+def test_real_conv_ops_match_tflm_intermediates(model):
+    """Each CONV_2D / DEPTHWISE_CONV_2D of a real model, compiled alone, reproduces the tensor
+    TFLM computed for it inside the whole model (tflite-micro keeps all tensors on request)."""
+    from tflite_micro.python.tflite_micro import runtime
+
+    path = SHARED_MODELS / model
+    graph = read_model(path)
+    interpreter = runtime.Interpreter.from_file(
+        str(path), arena_size=1 << 22,
+        intrepreter_config=runtime.InterpreterConfig.kPreserveAllTensors)
+    details = interpreter.get_input_details(0)
+    rng = np.random.default_rng(5)
+    runs = []
+    for _ in range(3):
+        interpreter.set_input(rng.integers(-128, 127, details["shape"], endpoint=True,
+                                           dtype=np.int8), 0)
+        interpreter.invoke()
+        runs.append({t.index: np.array(interpreter.GetTensor(t.index, 0)["tensor_data"])
+                     for t in graph.tensors if not t.is_const})
+    ops = [op for op in graph.ops if op.kind in ("CONV_2D", "DEPTHWISE_CONV_2D")]
+    assert ops
+    for op in ops:
+        single = graph.replace(ops=(op,), inputs=(op.inputs[0],), outputs=(op.outputs[0],))
+        lowered = lower(single)
+        name = f"realconv_op{op.index}"
+        files = render(lowered, plan_memory(lowered), name)
+        files.update(runtime_sources(runtime_headers(lowered)))
+        host = build_host_model(files, name)
+        for tensors in runs:
+            x = tensors[op.inputs[0]].reshape(graph.tensor(op.inputs[0]).shape)
+            (out,) = host.run([x])
+            assert out == tensors[op.outputs[0]].tobytes(), f"{model} op {op.index} ({op.kind})"
+
+
+# --- unsupported options: clear errors naming the op and the option ---
+
+
+def graph_with(kind: str, change) -> object:
+    """A grid model's graph with one op or tensor changed by `change(graph, op) -> graph`."""
+    name = "3x3-same-relu" if kind == "conv" else "3x3-same-relu6"
+    graph = read_model(grid_model(kind, name))
+    return change(graph, graph.ops[0])
+
+
+def replace_op(graph, op, **changes):
+    return graph.replace(ops=(op.replace(**changes),))
+
+
+def replace_tensor(graph, index, **changes):
+    tensors = list(graph.tensors)
+    tensors[index] = tensors[index].replace(**changes)
+    return graph.replace(tensors=tuple(tensors))
+
+
+UNSUPPORTED = {
+    "int16-activations": ("conv", lambda g, op: replace_tensor(
+        replace_tensor(g, op.inputs[0], dtype="int16"), op.outputs[0], dtype="int16"),
+        "int16 input activations"),
+    "weight-zero-point": ("conv", lambda g, op: replace_tensor(
+        g, op.inputs[1], quant=dataclasses.replace(
+            g.tensor(op.inputs[1]).quant, zero_point=(3,) * 5)), "non-zero zero point"),
+    "non-constant-weights": ("depthwise", lambda g, op: replace_tensor(g, op.inputs[1], data=None),
+                             "non-constant weights"),
+    "int64-bias": ("conv", lambda g, op: replace_tensor(g, op.inputs[2], dtype="int64"),
+                   "int64 bias"),
+    "padding": ("conv", lambda g, op: replace_op(g, op, options={**op.options, "padding": 7}),
+                "padding=7"),
+    "activation": ("depthwise", lambda g, op: replace_op(
+        g, op, options={**op.options, "fused_activation_function": "TANH"}),
+        "fused_activation_function=TANH"),
+    "depth-multiplier": ("depthwise", lambda g, op: replace_op(
+        g, op, options={**op.options, "depth_multiplier": 3}), "depth_multiplier=3"),
+    "grouped": ("conv", lambda g, op: replace_tensor(
+        g, op.inputs[1], shape=(5, 3, 3, 1), data=g.tensor(op.inputs[1]).data[..., :1]),
+        "grouped convolution"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(UNSUPPORTED))
+def test_unsupported_option_is_named(case):
+    kind, change, expected = UNSUPPORTED[case]
+    graph = graph_with(kind, change)
+    op_kind = "CONV_2D" if kind == "conv" else "DEPTHWISE_CONV_2D"
+    with pytest.raises(UnsupportedError) as info:
+        lower(graph)
+    message = str(info.value)
+    assert f"op 0 ({op_kind})" in message and expected in message, message
+
+
+# --- the layout the kernels read ---
+
+
+def test_interleave_rows_layout():
+    matrix = np.arange(3 * 6, dtype=np.int8).reshape(3, 6)  # rows a, b, c; k = 6
+    a, b, c = matrix
+    expected = np.concatenate([a[:4], b[:4], a[4:], b[4:], c])
+    assert interleave_rows(matrix).tolist() == expected.tolist()
+
+
+# --- the Arm DSP path (SXTB16/SMLAD), on an emulated Cortex-M4 ---
+
+M4BENCH = REPO.parent / "shared" / "tools" / "m4bench" / "m4bench"
+DSP_MODELS = [("conv", "1x1-odd-everything"), ("conv", "3x3-same-s2-relu6-odd-input"),
+              ("conv", "3x3-same-dilation2"), ("conv", "3x3-same-deep-k288"),
+              ("depthwise", "3x3-same-s2-odd-channels"), ("depthwise", "3x3-same-multiplier2")]
+
+
+@pytest.mark.skipif(not (M4BENCH.exists() and shutil.which("arm-none-eabi-gcc")
+                         and shutil.which("qemu-system-arm")),
+                    reason="needs ../shared/tools/m4bench, arm-none-eabi-gcc and qemu-system-arm")
+@pytest.mark.parametrize(("kind", "name"), DSP_MODELS, ids=[f"{k}-{n}" for k, n in DSP_MODELS])
+def test_cortex_m4_dsp_path_is_bit_exact(kind, name, tmp_path):
+    path = grid_model(kind, name)
+    compile_to_folder(path, tmp_path / "gen", name="model")
+    graph = read_model(path)
+    x = graph.tensor(graph.inputs[0])
+    sample = np.random.default_rng(9).integers(-128, 127, x.shape, endpoint=True, dtype=np.int8)
+    (tmp_path / "input.bin").write_bytes(sample.tobytes())
+    result = subprocess.run([str(M4BENCH), str(tmp_path / "gen"), "model", "--input",
+                             str(tmp_path / "input.bin")], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    (out,) = tflm_runner(path, 1)([sample])
+    assert json.loads(result.stdout)["output_hex"][0][0] == np.asarray(out).tobytes().hex()
