@@ -5,7 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 DEBIAN_PACKAGES=(g++ clang make gcc-arm-none-eabi libnewlib-arm-none-eabi
-  libstdc++-arm-none-eabi-newlib qemu-system-arm gcc-xtensa-lx106 binutils-xtensa-lx106 valgrind)
+  libstdc++-arm-none-eabi-newlib libnewlib-dev qemu-system-arm gcc-xtensa-lx106
+  binutils-xtensa-lx106 valgrind)
 
 missing=()
 for package in "${DEBIAN_PACKAGES[@]}"; do
