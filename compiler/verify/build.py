@@ -114,6 +114,7 @@ def _compile(files: dict[str, str], sources: list[str], library: Path, cxx: str)
         except FileNotFoundError:
             raise TinycError(f"host C++ compiler {cxx!r} not found (install g++)") from None
         if result.returncode != 0:
-            first = (result.stderr.strip().splitlines() or ["?"])[0]
+            lines = result.stderr.strip().splitlines() or ["?"]
+            first = next((line for line in lines if "error" in line), lines[0])
             raise TinycError(f"generated code failed to build on the host: {first}")
         shutil.move(str(target), library)  # atomic within one filesystem: never a partial .so
