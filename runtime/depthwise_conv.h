@@ -13,6 +13,25 @@
 
 #include "tinyc_common.h"
 
+#if defined(__ARM_FEATURE_DSP) && !defined(TINYC_NO_DSP)
+#include <arm_acle.h>
+#define TINYC_DEPTHWISE_DSP 1
+
+/* Four int8 values as one word; Cortex-M with DSP allows unaligned word loads. */
+static inline int32_t tinyc_depthwise_load4(const int8_t *p) {
+  int32_t v;
+  __builtin_memcpy(&v, p, 4);
+  return v;
+}
+
+/* Bytes 1 and 3 sign-extended to two halfwords (SXTB16 with rotation, one instruction). */
+static inline int32_t tinyc_depthwise_sxtb16_odd(int32_t v) {
+  int32_t r;
+  __asm__("sxtb16 %0, %1, ror #8" : "=r"(r) : "r"(v));
+  return r;
+}
+#endif
+
 typedef struct {
   int32_t batches;
   int32_t input_height;
@@ -103,10 +122,22 @@ TINYC_DEPTHWISE_NOINLINE static void tinyc_depthwise_pixel_s8(const tinyc_depthw
       const int8_t *w = filter + c;
       for (int32_t t = 0; t < count; ++t, w += channels) {
         const int8_t *x = taps[t] + c;
+#ifdef TINYC_DEPTHWISE_DSP
+        /* Channels (0, 2) and (1, 3) as halfword pairs; 16x16 multiply-accumulates. */
+        const int32_t xv = tinyc_depthwise_load4(x), wv = tinyc_depthwise_load4(w);
+        const int32_t x_even = __sxtb16(xv), w_even = __sxtb16(wv);
+        const int32_t x_odd = tinyc_depthwise_sxtb16_odd(xv);
+        const int32_t w_odd = tinyc_depthwise_sxtb16_odd(wv);
+        a0 = __smlabb(x_even, w_even, a0);
+        a2 = __smlatt(x_even, w_even, a2);
+        a1 = __smlabb(x_odd, w_odd, a1);
+        a3 = __smlatt(x_odd, w_odd, a3);
+#else
         a0 += x[0] * w[0];
         a1 += x[1] * w[1];
         a2 += x[2] * w[2];
         a3 += x[3] * w[3];
+#endif
       }
       const int32_t acc[4] = {a0, a1, a2, a3};
       tinyc_depthwise_output_s8(p, acc, 4, multiplier + c, shift + c, out + c);
