@@ -13,8 +13,9 @@
  *    filter_height x filter_width x input_depth input values under the filter, input_zero_point
  *    where the window leaves the input) is dotted with each filter row. For a 1x1 filter with
  *    stride 1 and no padding the columns are the input pixels themselves (tinyc_conv_1x1_s8);
- *    otherwise two columns at a time are gathered into `scratch` (tinyc_conv_s8). The part of the
- *    window inside the input is computed once per pixel: no per-tap bounds tests.
+ *    otherwise two columns at a time are gathered on the stack (tinyc_conv_im2col_s8), or, for
+ *    columns too long for that, each pixel's window is read in place (tinyc_conv_s8). The part of
+ *    the window inside the input is computed once per pixel: no per-tap bounds tests.
  * 3. Two pixels times two output channels per step, so every loaded byte feeds two products. On
  *    cores with the Arm DSP extension (Cortex-M4/M7/M33/M55...) four bytes are loaded at once and
  *    multiplied two by two (SXTB16 + SMLAD); the sums are the same integers.
@@ -28,7 +29,9 @@
 
 #include "tinyc_common.h"
 
-#if defined(__ARM_FEATURE_DSP) && !defined(TINYC_NO_DSP)
+/* Arm DSP extension, with a GNU-compatible compiler (gcc, clang, Arm Compiler 6) for the
+ * intrinsics and the one inline instruction. Define TINYC_NO_DSP to use the portable C loops. */
+#if defined(__ARM_FEATURE_DSP) && defined(__GNUC__) && !defined(TINYC_NO_DSP)
 #include <arm_acle.h>
 #define TINYC_CONV_DSP 1
 
@@ -70,12 +73,13 @@ typedef struct {
   int32_t activation_max;
 } tinyc_conv_s8_params;
 
-/* Keep a hot loop out of line where the compiler allows it: register allocators (gcc -Os in
- * particular) keep the 14 values of the 2x2 loop in registers only when they see that loop alone. */
+/* Keep hot loops out of line where the compiler allows it: register allocators (gcc -Os in
+ * particular) keep a loop's values in registers much better when they see that loop alone than
+ * when it is inlined into the loops around it. */
 #if defined(__GNUC__)
-#define TINYC_CONV_NOINLINE __attribute__((noinline))
+#define TINYC_CONV_NOINLINE static __attribute__((noinline, unused))
 #else
-#define TINYC_CONV_NOINLINE
+#define TINYC_CONV_NOINLINE static inline
 #endif
 
 /* One 4-value chunk of the 2x2 product: s00 += x0[0:4].wa, s01 += x0[0:4].wb, s10 += x1[0:4].wa,
@@ -109,7 +113,7 @@ TINYC_ALWAYS_INLINE void tinyc_conv_chunk_2x2_s8(const int8_t *x0, const int8_t 
 
 /* s[0] += x0.wa, s[1] += x0.wb, s[2] += x1.wa, s[3] += x1.wb for the interleaved pair of filter
  * rows (wa, wb) at `w`, over k values. Two chunks per iteration halve the loop overhead. */
-TINYC_CONV_NOINLINE static void tinyc_conv_dot_2x2_s8(const int8_t *x0, const int8_t *x1,
+TINYC_CONV_NOINLINE void tinyc_conv_dot_2x2_s8(const int8_t *x0, const int8_t *x1,
                                                       const int8_t *w, int32_t k, int32_t s[4]) {
   int32_t s00 = s[0], s01 = s[1], s10 = s[2], s11 = s[3];
   for (int32_t i = k >> 3; i > 0; --i) {
@@ -154,7 +158,7 @@ static inline void tinyc_conv_dot_2x1_s8(const int8_t *x0, const int8_t *x1, con
 /* Requantize the 2x2 block s (see tinyc_conv_columns_s8) into channels c, c + 1 of out0 and out1
  * (TFLM's MultiplyByQuantizedMultiplier, output offset, activation clamp); only channel c when
  * `pair` is 0. Out of line: the loops that call it keep their registers. */
-TINYC_CONV_NOINLINE static void tinyc_conv_output_s8(const tinyc_conv_s8_params *p,
+TINYC_CONV_NOINLINE void tinyc_conv_output_s8(const tinyc_conv_s8_params *p,
                                                      const int32_t s[4], int32_t pair,
                                                      const int32_t *multiplier,
                                                      const int8_t *shift, int8_t *out0,
@@ -198,6 +202,113 @@ static inline void tinyc_conv_window(int32_t origin, int32_t dilation, int32_t f
   *last = hi;
 }
 
+/* s[0] += x.w0, s[1] += x.w1 over `rows` runs of n values: run r starts at x + r * x_row and at
+ * w0 + r * w_row, w1 + r * w_row. One output pixel, two filter rows (output channels). */
+TINYC_CONV_NOINLINE void tinyc_conv_dot_1x2_s8(const int8_t *x, int32_t x_row, const int8_t *w0,
+                                               const int8_t *w1, int32_t w_row, int32_t n,
+                                               int32_t rows, int32_t s[2]) {
+  int32_t s0 = s[0], s1 = s[1];
+  x_row -= n;
+  w_row -= n;
+  for (; rows > 0; --rows, x += x_row, w0 += w_row, w1 += w_row) {
+    int32_t j = n;
+#ifdef TINYC_CONV_DSP
+    for (; j >= 4; j -= 4, x += 4, w0 += 4, w1 += 4) {
+      const int32_t a = tinyc_conv_load4(x);
+      const int32_t a_even = __sxtb16(a), a_odd = tinyc_conv_sxtb16_odd(a);
+      const int32_t v0 = tinyc_conv_load4(w0), v1 = tinyc_conv_load4(w1);
+      s0 = __smlad(a_odd, tinyc_conv_sxtb16_odd(v0), __smlad(a_even, __sxtb16(v0), s0));
+      s1 = __smlad(a_odd, tinyc_conv_sxtb16_odd(v1), __smlad(a_even, __sxtb16(v1), s1));
+      /* Opaque to the optimizer: keeps three post-incremented pointers, where gcc -Os would
+       * otherwise rebuild them from one index every iteration. */
+      __asm__("" : "+r"(x), "+r"(w0), "+r"(w1));
+    }
+#endif
+    for (; j > 0; --j) {
+      const int32_t a = *x++;
+      s0 += a * *w0++;
+      s1 += a * *w1++;
+    }
+  }
+  s[0] = s0;
+  s[1] = s1;
+}
+
+/* Sum of n int8 values. */
+static inline int32_t tinyc_conv_sum_s8(const int8_t *w, int32_t n) {
+  int32_t sum = 0;
+#ifdef TINYC_CONV_DSP
+  for (; n >= 4; n -= 4, w += 4) {
+    const int32_t v = tinyc_conv_load4(w);
+    sum = __smlad(tinyc_conv_sxtb16_odd(v), 0x00010001, __smlad(__sxtb16(v), 0x00010001, sum));
+  }
+#endif
+  for (; n > 0; --n) sum += *w++;
+  return sum;
+}
+
+/* Sum of the weights of filter `w` (one output channel, OHWI) at the taps outside rows
+ * [fy0, fy1) x columns [fx0, fx1): the taps of a window that fall in the padding. */
+static inline int32_t tinyc_conv_skipped_sum_s8(const tinyc_conv_s8_params *p, const int8_t *w,
+                                                int32_t fy0, int32_t fy1, int32_t fx0,
+                                                int32_t fx1) {
+  const int32_t depth = p->input_depth, row = p->filter_width * depth;
+  int32_t sum = tinyc_conv_sum_s8(w, fy0 * row); /* rows above the input */
+  sum += tinyc_conv_sum_s8(w + fy1 * row, (p->filter_height - fy1) * row); /* and below */
+  for (int32_t fy = fy0; fy < fy1; ++fy) { /* columns left and right of it */
+    sum += tinyc_conv_sum_s8(w + fy * row, fx0 * depth);
+    sum += tinyc_conv_sum_s8(w + fy * row + fx1 * depth, row - fx1 * depth);
+  }
+  return sum;
+}
+
+/* Every output channel of output pixel (oy, ox) of one image, two channels at a time. Only the
+ * taps inside the input are read; with dilation 1, each filter row's valid taps are one run of
+ * bytes in both the input and the filter. Out of line, so its loops keep their registers. */
+TINYC_CONV_NOINLINE void tinyc_conv_pixel_s8(const tinyc_conv_s8_params *p, const int8_t *image,
+                                             int32_t oy, int32_t ox, const int8_t *filter,
+                                             const int32_t *bias, const int32_t *multiplier,
+                                             const int8_t *shift, int8_t *out) {
+  const int32_t depth = p->input_depth;
+  const int32_t k = p->filter_height * p->filter_width * depth;
+  const int32_t iy0 = oy * p->stride_height - p->pad_height;
+  const int32_t ix0 = ox * p->stride_width - p->pad_width;
+  int32_t fy0, fy1, fx0, fx1;
+  tinyc_conv_window(iy0, p->dilation_height, p->filter_height, p->input_height, &fy0, &fy1);
+  tinyc_conv_window(ix0, p->dilation_width, p->filter_width, p->input_width, &fx0, &fx1);
+  const int32_t border = fy1 - fy0 < p->filter_height || fx1 - fx0 < p->filter_width;
+  /* Input pixel of tap (fy0, fx0) (only read when the window is not empty), the steps between
+   * rows and taps in the input, and the offset of tap (fy0, fx0) in a filter. */
+  const int8_t *x = image + ((iy0 + fy0 * p->dilation_height) * p->input_width + ix0 +
+                             fx0 * p->dilation_width) * depth;
+  const int32_t x_row = p->dilation_height * p->input_width * depth;
+  const int32_t x_tap = p->dilation_width * depth;
+  const int32_t w_row = p->filter_width * depth;
+  const int32_t w_first = fy0 * w_row + fx0 * depth;
+  for (int32_t c = 0; c < p->output_depth; c += 2) {
+    const int32_t c1 = c + 1 < p->output_depth ? c + 1 : c;
+    const int8_t *w0 = filter + c * k + w_first, *w1 = filter + c1 * k + w_first;
+    int32_t s[2] = {bias[c], bias[c1]};
+    if (p->dilation_width == 1) { /* each row's valid taps: one run */
+      tinyc_conv_dot_1x2_s8(x, x_row, w0, w1, w_row, (fx1 - fx0) * depth, fy1 - fy0, s);
+    } else { /* dilated columns: one run per tap */
+      for (int32_t fx = 0; fx < fx1 - fx0; ++fx)
+        tinyc_conv_dot_1x2_s8(x + fx * x_tap, x_row, w0 + fx * depth, w1 + fx * depth, w_row,
+                              depth, fy1 - fy0, s);
+    }
+    if (border) {
+      s[0] += p->input_zero_point * tinyc_conv_skipped_sum_s8(p, filter + c * k, fy0, fy1, fx0,
+                                                              fx1);
+      s[1] += p->input_zero_point * tinyc_conv_skipped_sum_s8(p, filter + c1 * k, fy0, fy1, fx0,
+                                                              fx1);
+    }
+    const int32_t v0 = tinyc_requantize(s[0], multiplier[c], shift[c]) + p->output_offset;
+    const int32_t v1 = tinyc_requantize(s[1], multiplier[c1], shift[c1]) + p->output_offset;
+    out[c] = tinyc_clamp_s8(v0, p->activation_min, p->activation_max);
+    out[c1] = tinyc_clamp_s8(v1, p->activation_min, p->activation_max);
+  }
+}
+
 static inline void tinyc_conv_fill_s8(int8_t *dst, int8_t value, int32_t n) {
   for (int32_t i = 0; i < n; ++i) dst[i] = value;
 }
@@ -207,7 +318,8 @@ static inline void tinyc_conv_copy_s8(int8_t *dst, const int8_t *src, int32_t n)
 }
 
 /* Gather the column of output pixel (oy, ox) of one image into `col`: filter_height rows of
- * filter_width * input_depth values, input_zero_point outside the input. */
+ * filter_width * input_depth values, input_zero_point where the window leaves the input (which
+ * the folded bias expects: no correction needed). */
 static inline void tinyc_conv_gather_s8(const tinyc_conv_s8_params *p, const int8_t *image,
                                         int32_t oy, int32_t ox, int8_t *col) {
   const int32_t depth = p->input_depth;
@@ -223,8 +335,8 @@ static inline void tinyc_conv_gather_s8(const tinyc_conv_s8_params *p, const int
       tinyc_conv_fill_s8(col, zp, row);
       continue;
     }
-    const int8_t *x = image + ((iy0 + fy * p->dilation_height) * p->input_width +
-                               ix0 + fx0 * p->dilation_width) * depth;
+    const int8_t *x = image + ((iy0 + fy * p->dilation_height) * p->input_width + ix0 +
+                               fx0 * p->dilation_width) * depth;
     tinyc_conv_fill_s8(col, zp, fx0 * depth);
     if (p->dilation_width == 1) {
       tinyc_conv_copy_s8(col + fx0 * depth, x, (fx1 - fx0) * depth);
@@ -236,28 +348,51 @@ static inline void tinyc_conv_gather_s8(const tinyc_conv_s8_params *p, const int
   }
 }
 
-/* Any filter size, stride, dilation and padding. `scratch` holds two columns:
- * 2 * filter_height * filter_width * input_depth bytes. */
-static inline void tinyc_conv_s8(const tinyc_conv_s8_params *p, const int8_t *TINYC_RESTRICT input,
-                                 const int8_t *TINYC_RESTRICT filter, const int32_t *bias,
-                                 const int32_t *multiplier, const int8_t *shift,
-                                 int8_t *TINYC_RESTRICT output, void *scratch) {
+/* Columns of at most this many bytes (filter_height * filter_width * input_depth) are gathered on
+ * the stack, two at a time, by tinyc_conv_im2col_s8; the compiler picks that kernel only up to
+ * this size (GATHER_MAX_K in compiler/ops/conv.py) and tinyc_conv_s8 above it. */
+#define TINYC_CONV_GATHER_MAX 256
+
+/* Any filter size, stride, dilation and padding, for columns of up to TINYC_CONV_GATHER_MAX
+ * values: the columns of two output pixels are gathered on the stack (2 * TINYC_CONV_GATHER_MAX
+ * bytes) and multiplied with the filter, stored as interleaved row pairs (see the top). */
+static inline void tinyc_conv_im2col_s8(const tinyc_conv_s8_params *p,
+                                        const int8_t *TINYC_RESTRICT input,
+                                        const int8_t *TINYC_RESTRICT filter, const int32_t *bias,
+                                        const int32_t *multiplier, const int8_t *shift,
+                                        int8_t *TINYC_RESTRICT output) {
+  int8_t columns[2][TINYC_CONV_GATHER_MAX];
   const int32_t k = p->filter_height * p->filter_width * p->input_depth;
   const int32_t pixels = p->output_height * p->output_width;
   const int32_t channels = p->output_depth;
-  int8_t *col0 = (int8_t *)scratch;
-  int8_t *col1 = col0 + k;
   for (int32_t b = 0; b < p->batches; ++b) {
     const int8_t *image = input + b * p->input_height * p->input_width * p->input_depth;
     int8_t *out = output + b * pixels * channels;
     for (int32_t i = 0; i < pixels; i += 2) {
-      tinyc_conv_gather_s8(p, image, i / p->output_width, i % p->output_width, col0);
       const int32_t two = i + 1 < pixels;
+      tinyc_conv_gather_s8(p, image, i / p->output_width, i % p->output_width, columns[0]);
       if (two)
         tinyc_conv_gather_s8(p, image, (i + 1) / p->output_width, (i + 1) % p->output_width,
-                             col1);
-      tinyc_conv_columns_s8(p, col0, two ? col1 : col0, k, filter, bias, multiplier, shift,
+                             columns[1]);
+      tinyc_conv_columns_s8(p, columns[0], columns[two], k, filter, bias, multiplier, shift,
                             out + i * channels, out + (i + two) * channels);
+    }
+  }
+}
+
+/* Any filter size, stride, dilation and padding; filter in TFLite's OHWI layout. For columns
+ * longer than TINYC_CONV_GATHER_MAX: no buffer at all, one output pixel at a time. */
+static inline void tinyc_conv_s8(const tinyc_conv_s8_params *p, const int8_t *TINYC_RESTRICT input,
+                                 const int8_t *TINYC_RESTRICT filter, const int32_t *bias,
+                                 const int32_t *multiplier, const int8_t *shift,
+                                 int8_t *TINYC_RESTRICT output) {
+  for (int32_t b = 0; b < p->batches; ++b) {
+    const int8_t *image = input + b * p->input_height * p->input_width * p->input_depth;
+    for (int32_t oy = 0; oy < p->output_height; ++oy) {
+      for (int32_t ox = 0; ox < p->output_width; ++ox) {
+        tinyc_conv_pixel_s8(p, image, oy, ox, filter, bias, multiplier, shift, output);
+        output += p->output_depth;
+      }
     }
   }
 }

@@ -5,15 +5,16 @@
  * + m. As in conv.h, the input offset is folded into `bias` by the compiler
  * (bias[c] = b[c] - input_zero_point * sum of channel c's weights), and taps outside the input
  * (which TFLM skips) read as input_zero_point, which gives back what the folding took away:
- * exact int32 arithmetic. For each output pixel the kernel first lists where each filter tap
- * reads: the input pixel, or a row of input_zero_point for taps in the padding. The channel loops
- * then run the same code for every pixel, with no bounds tests. */
+ * exact int32 arithmetic. The part of each output pixel's window inside the input is computed once
+ * per pixel, as a list of its taps, so the channel loops run without bounds tests. */
 #ifndef TINYC_DEPTHWISE_CONV_H
 #define TINYC_DEPTHWISE_CONV_H
 
 #include "tinyc_common.h"
 
-#if defined(__ARM_FEATURE_DSP) && !defined(TINYC_NO_DSP)
+/* Arm DSP extension, with a GNU-compatible compiler (gcc, clang, Arm Compiler 6) for the
+ * intrinsics and the one inline instruction. Define TINYC_NO_DSP to use the portable C loops. */
+#if defined(__ARM_FEATURE_DSP) && defined(__GNUC__) && !defined(TINYC_NO_DSP)
 #include <arm_acle.h>
 #define TINYC_DEPTHWISE_DSP 1
 
@@ -67,36 +68,95 @@ static inline void tinyc_depthwise_window(int32_t origin, int32_t dilation, int3
   *last = hi;
 }
 
-/* Point taps[t] at the input pixel under filter tap t of output pixel (oy, ox), or at `padding`
- * (input_depth bytes of input_zero_point) where the tap lies outside the input. */
-static inline void tinyc_depthwise_taps(const tinyc_depthwise_conv_s8_params *p,
-                                        const int8_t *image, const int8_t *padding, int32_t oy,
-                                        int32_t ox, const int8_t **taps) {
-  const int32_t iy0 = oy * p->stride_height - p->pad_height;
-  const int32_t ix0 = ox * p->stride_width - p->pad_width;
-  int32_t fy0, fy1, fx0, fx1;
-  tinyc_depthwise_window(iy0, p->dilation_height, p->filter_height, p->input_height, &fy0, &fy1);
-  tinyc_depthwise_window(ix0, p->dilation_width, p->filter_width, p->input_width, &fx0, &fx1);
-  for (int32_t fy = 0; fy < p->filter_height; ++fy) {
+#if defined(__GNUC__)
+#define TINYC_DEPTHWISE_NOINLINE static __attribute__((noinline, unused))
+#else
+#define TINYC_DEPTHWISE_NOINLINE static inline
+#endif
+
+/* Filters of up to this many taps run through tinyc_depthwise_pixel_s8, which lists one output
+ * pixel's taps on the stack (5 bytes per tap); larger ones through the plain
+ * tinyc_depthwise_reference_s8. */
+#ifndef TINYC_DEPTHWISE_MAX_TAPS
+#define TINYC_DEPTHWISE_MAX_TAPS 128
+#endif
+
+/* The taps of one output pixel: `inside` taps read the input (x[i]: offset of the input pixel's
+ * first channel from `base`; tap[i]: filter tap index), the `outside` ones fall in the padding
+ * (their filter tap indices at the end of `tap`, from the last element backwards). For windows
+ * entirely inside the input, `base` is the input pixel under tap (0, 0) and the list is the same
+ * for every such window, so it is only rebuilt after a window at the border. */
+typedef struct {
+  int32_t inside, outside;
+  int32_t x[TINYC_DEPTHWISE_MAX_TAPS];
+  uint8_t tap[TINYC_DEPTHWISE_MAX_TAPS];
+} tinyc_depthwise_taps_s8;
+
+/* List the taps inside rows [fy0, fy1) x columns [fx0, fx1) with input offsets from the input
+ * pixel (iy0, ix0) (which may lie in the padding: the offsets are only added for taps inside). */
+static inline void tinyc_depthwise_list_taps(const tinyc_depthwise_conv_s8_params *p, int32_t iy0,
+                                             int32_t ix0, int32_t fy0, int32_t fy1, int32_t fx0,
+                                             int32_t fx1, tinyc_depthwise_taps_s8 *taps) {
+  int32_t in = 0, out = TINYC_DEPTHWISE_MAX_TAPS;
+  for (int32_t fy = 0, t = 0; fy < p->filter_height; ++fy) {
     const int32_t row_inside = fy >= fy0 && fy < fy1;
     const int32_t row = (iy0 + fy * p->dilation_height) * p->input_width + ix0;
-    for (int32_t fx = 0; fx < p->filter_width; ++fx)
-      *taps++ = row_inside && fx >= fx0 && fx < fx1
-                    ? image + (row + fx * p->dilation_width) * p->input_depth
-                    : padding;
+    for (int32_t fx = 0; fx < p->filter_width; ++fx, ++t) {
+      if (row_inside && fx >= fx0 && fx < fx1) {
+        taps->x[in] = (row + fx * p->dilation_width) * p->input_depth;
+        taps->tap[in++] = (uint8_t)t;
+      } else {
+        taps->tap[--out] = (uint8_t)t;
+      }
+    }
   }
+  taps->inside = in;
+  taps->outside = TINYC_DEPTHWISE_MAX_TAPS - out;
 }
 
-#if defined(__GNUC__)
-#define TINYC_DEPTHWISE_NOINLINE __attribute__((noinline))
+/* a0..a3 += x[0..3] * w[0..3]: four channels of one tap. */
+TINYC_ALWAYS_INLINE void tinyc_depthwise_mac4(const int8_t *x, const int8_t *w, int32_t *a0,
+                                              int32_t *a1, int32_t *a2, int32_t *a3) {
+#ifdef TINYC_DEPTHWISE_DSP
+  /* Channels (0, 2) and (1, 3) as halfword pairs; 16x16 multiply-accumulates. */
+  const int32_t xv = tinyc_depthwise_load4(x), wv = tinyc_depthwise_load4(w);
+  const int32_t x_even = __sxtb16(xv), w_even = __sxtb16(wv);
+  const int32_t x_odd = tinyc_depthwise_sxtb16_odd(xv), w_odd = tinyc_depthwise_sxtb16_odd(wv);
+  *a0 = __smlabb(x_even, w_even, *a0);
+  *a2 = __smlatt(x_even, w_even, *a2);
+  *a1 = __smlabb(x_odd, w_odd, *a1);
+  *a3 = __smlatt(x_odd, w_odd, *a3);
 #else
-#define TINYC_DEPTHWISE_NOINLINE
+  *a0 += x[0] * w[0];
+  *a1 += x[1] * w[1];
+  *a2 += x[2] * w[2];
+  *a3 += x[3] * w[3];
 #endif
+}
+
+/* a0..a3 += v * w[0..3]: one input value times four channels' weights. */
+TINYC_ALWAYS_INLINE void tinyc_depthwise_mac1x4(int32_t v, const int8_t *w, int32_t *a0,
+                                                int32_t *a1, int32_t *a2, int32_t *a3) {
+#ifdef TINYC_DEPTHWISE_DSP
+  const int32_t wv = tinyc_depthwise_load4(w);
+  const int32_t w_even = __sxtb16(wv), w_odd = tinyc_depthwise_sxtb16_odd(wv);
+  const int32_t vv = (int32_t)(((uint32_t)v << 16) | ((uint32_t)v & 0xffffu)); /* v, v */
+  *a0 = __smlabb(vv, w_even, *a0);
+  *a2 = __smlatt(vv, w_even, *a2);
+  *a1 = __smlabb(vv, w_odd, *a1);
+  *a3 = __smlatt(vv, w_odd, *a3);
+#else
+  *a0 += v * w[0];
+  *a1 += v * w[1];
+  *a2 += v * w[2];
+  *a3 += v * w[3];
+#endif
+}
 
 /* Requantize `count` accumulators of consecutive output channels (TFLM's
  * MultiplyByQuantizedMultiplier, output offset, activation clamp); multiplier, shift and out start
- * at the first channel. Out of line: the tap loops that call it keep their registers. */
-TINYC_DEPTHWISE_NOINLINE static void tinyc_depthwise_output_s8(
+ * at the first channel. */
+TINYC_DEPTHWISE_NOINLINE void tinyc_depthwise_output_s8(
     const tinyc_depthwise_conv_s8_params *p, const int32_t *acc, int32_t count,
     const int32_t *multiplier, const int8_t *shift, int8_t *out) {
   for (int32_t i = 0; i < count; ++i) {
@@ -105,75 +165,110 @@ TINYC_DEPTHWISE_NOINLINE static void tinyc_depthwise_output_s8(
   }
 }
 
-/* All output channels of one output pixel, given its taps (see tinyc_depthwise_taps). Kept out of
- * line where the compiler allows: then register allocators (gcc -Os in particular) keep its four
- * accumulators in registers instead of spilling them inside the tap loop. */
-TINYC_DEPTHWISE_NOINLINE static void tinyc_depthwise_pixel_s8(const tinyc_depthwise_conv_s8_params *p,
-                                            const int8_t *const *taps, const int8_t *filter,
-                                            const int32_t *bias, const int32_t *multiplier,
-                                            const int8_t *shift, int8_t *out) {
-  const int32_t channels = p->output_depth;
-  const int32_t count = p->filter_height * p->filter_width;
+/* Every output channel of one output pixel, from its list of taps. Taps in the padding read
+ * input_zero_point, which the folded bias expects. Out of line, so its loops keep registers. */
+TINYC_DEPTHWISE_NOINLINE void tinyc_depthwise_pixel_s8(const tinyc_depthwise_conv_s8_params *p,
+                                                       const int8_t *image,
+                                                       const tinyc_depthwise_taps_s8 *taps,
+                                                       const int8_t *filter, const int32_t *bias,
+                                                       const int32_t *multiplier,
+                                                       const int8_t *shift, int8_t *out) {
+  const int32_t channels = p->output_depth, m = p->depth_multiplier, zp = p->input_zero_point;
+  const uint8_t *outside = taps->tap + TINYC_DEPTHWISE_MAX_TAPS - taps->outside;
   int32_t c = 0;
-  if (p->depth_multiplier == 1) {
-    /* Four channels at a time: four accumulators, four input channels per tap. */
-    for (; c + 4 <= channels; c += 4) {
-      int32_t a0 = bias[c], a1 = bias[c + 1], a2 = bias[c + 2], a3 = bias[c + 3];
-      const int8_t *w = filter + c;
-      for (int32_t t = 0; t < count; ++t, w += channels) {
-        const int8_t *x = taps[t] + c;
-#ifdef TINYC_DEPTHWISE_DSP
-        /* Channels (0, 2) and (1, 3) as halfword pairs; 16x16 multiply-accumulates. */
-        const int32_t xv = tinyc_depthwise_load4(x), wv = tinyc_depthwise_load4(w);
-        const int32_t x_even = __sxtb16(xv), w_even = __sxtb16(wv);
-        const int32_t x_odd = tinyc_depthwise_sxtb16_odd(xv);
-        const int32_t w_odd = tinyc_depthwise_sxtb16_odd(wv);
-        a0 = __smlabb(x_even, w_even, a0);
-        a2 = __smlatt(x_even, w_even, a2);
-        a1 = __smlabb(x_odd, w_odd, a1);
-        a3 = __smlatt(x_odd, w_odd, a3);
-#else
-        a0 += x[0] * w[0];
-        a1 += x[1] * w[1];
-        a2 += x[2] * w[2];
-        a3 += x[3] * w[3];
-#endif
+  /* Four output channels at a time: four input channels (multiplier 1) or one (a multiple of 4) */
+  for (; (m == 1 || m % 4 == 0) && c + 4 <= channels; c += 4) {
+    int32_t a0 = bias[c], a1 = bias[c + 1], a2 = bias[c + 2], a3 = bias[c + 3];
+    const int8_t *x = image + c / m, *w = filter + c;
+    const int32_t *xi = taps->x;
+    if (taps->outside == 0) { /* the whole window inside: taps in filter order */
+      for (int32_t i = taps->inside; i > 0; --i, w += channels) {
+        if (m == 1)
+          tinyc_depthwise_mac4(x + *xi++, w, &a0, &a1, &a2, &a3);
+        else
+          tinyc_depthwise_mac1x4(x[*xi++], w, &a0, &a1, &a2, &a3);
       }
-      const int32_t acc[4] = {a0, a1, a2, a3};
-      tinyc_depthwise_output_s8(p, acc, 4, multiplier + c, shift + c, out + c);
+    } else {
+      for (int32_t i = 0; i < taps->inside; ++i) {
+        const int8_t *wt = w + taps->tap[i] * channels;
+        if (m == 1)
+          tinyc_depthwise_mac4(x + xi[i], wt, &a0, &a1, &a2, &a3);
+        else
+          tinyc_depthwise_mac1x4(x[xi[i]], wt, &a0, &a1, &a2, &a3);
+      }
+      for (int32_t i = 0; i < taps->outside; ++i)
+        tinyc_depthwise_mac1x4(zp, w + outside[i] * channels, &a0, &a1, &a2, &a3);
     }
+    const int32_t acc[4] = {a0, a1, a2, a3};
+    tinyc_depthwise_output_s8(p, acc, 4, multiplier + c, shift + c, out + c);
   }
-  /* The remaining channels one by one; output channel c reads input channel c / multiplier. */
-  for (; c < channels; ++c) {
-    const int32_t in_channel = c / p->depth_multiplier;
+  for (; c < channels; ++c) { /* one by one; output channel c reads input channel c / m */
+    const int8_t *x = image + c / m, *w = filter + c;
     int32_t acc = bias[c];
-    const int8_t *w = filter + c;
-    for (int32_t t = 0; t < count; ++t, w += channels) acc += taps[t][in_channel] * w[0];
+    for (int32_t i = 0; i < taps->inside; ++i) acc += x[taps->x[i]] * w[taps->tap[i] * channels];
+    for (int32_t i = 0; i < taps->outside; ++i) acc += zp * w[outside[i] * channels];
     tinyc_depthwise_output_s8(p, &acc, 1, multiplier + c, shift + c, out + c);
   }
 }
 
-/* `scratch` holds the tap pointers of one output pixel and a row of input_zero_point standing for
- * the padding: 8 * filter_height * filter_width + input_depth + 8 bytes (pointers of up to 8 bytes,
- * aligned up from the arena's 4-byte alignment). */
+/* Any filter size: each output value as TFLM computes it, with bounds tests on every tap. Only for
+ * filters of more than TINYC_DEPTHWISE_MAX_TAPS taps. */
+static inline void tinyc_depthwise_reference_s8(const tinyc_depthwise_conv_s8_params *p,
+                                                const int8_t *image, int32_t oy, int32_t ox,
+                                                const int8_t *filter, const int32_t *bias,
+                                                const int32_t *multiplier, const int8_t *shift,
+                                                int8_t *out) {
+  const int32_t iy0 = oy * p->stride_height - p->pad_height;
+  const int32_t ix0 = ox * p->stride_width - p->pad_width;
+  for (int32_t c = 0; c < p->output_depth; ++c) {
+    int32_t acc = bias[c];
+    for (int32_t fy = 0; fy < p->filter_height; ++fy) {
+      for (int32_t fx = 0; fx < p->filter_width; ++fx) {
+        const int32_t iy = iy0 + fy * p->dilation_height, ix = ix0 + fx * p->dilation_width;
+        const int32_t w = filter[(fy * p->filter_width + fx) * p->output_depth + c];
+        const int32_t inside = iy >= 0 && iy < p->input_height && ix >= 0 && ix < p->input_width;
+        acc += w * (inside ? image[(iy * p->input_width + ix) * p->input_depth +
+                                   c / p->depth_multiplier]
+                           : p->input_zero_point);
+      }
+    }
+    tinyc_depthwise_output_s8(p, &acc, 1, multiplier + c, shift + c, out + c);
+  }
+}
+
 static inline void tinyc_depthwise_conv_s8(const tinyc_depthwise_conv_s8_params *p,
                                            const int8_t *TINYC_RESTRICT input,
                                            const int8_t *TINYC_RESTRICT filter,
                                            const int32_t *bias, const int32_t *multiplier,
-                                           const int8_t *shift, int8_t *TINYC_RESTRICT output,
-                                           void *scratch) {
-  /* Pointer table first, at pointer alignment (the arena only guarantees 4 bytes). */
-  const uintptr_t align = sizeof(const int8_t *) - 1;
-  const int8_t **taps = (const int8_t **)(((uintptr_t)scratch + align) & ~align);
-  int8_t *padding = (int8_t *)(taps + p->filter_height * p->filter_width);
-  for (int32_t i = 0; i < p->input_depth; ++i) padding[i] = (int8_t)p->input_zero_point;
+                                           const int8_t *shift, int8_t *TINYC_RESTRICT output) {
+  tinyc_depthwise_taps_s8 taps;
+  const int32_t listed = p->filter_height * p->filter_width <= TINYC_DEPTHWISE_MAX_TAPS;
+  int32_t listed_inside = 0; /* does `taps` hold the list of a window inside the input? */
   for (int32_t b = 0; b < p->batches; ++b) {
     const int8_t *image = input + b * p->input_height * p->input_width * p->input_depth;
     for (int32_t oy = 0; oy < p->output_height; ++oy) {
-      for (int32_t ox = 0; ox < p->output_width; ++ox) {
-        tinyc_depthwise_taps(p, image, padding, oy, ox, taps);
-        tinyc_depthwise_pixel_s8(p, taps, filter, bias, multiplier, shift, output);
-        output += p->output_depth;
+      const int32_t iy0 = oy * p->stride_height - p->pad_height;
+      int32_t fy0, fy1;
+      tinyc_depthwise_window(iy0, p->dilation_height, p->filter_height, p->input_height, &fy0,
+                             &fy1);
+      for (int32_t ox = 0; ox < p->output_width; ++ox, output += p->output_depth) {
+        const int32_t ix0 = ox * p->stride_width - p->pad_width;
+        int32_t fx0, fx1;
+        tinyc_depthwise_window(ix0, p->dilation_width, p->filter_width, p->input_width, &fx0,
+                               &fx1);
+        if (!listed) {
+          tinyc_depthwise_reference_s8(p, image, oy, ox, filter, bias, multiplier, shift,
+                                       output);
+          continue;
+        }
+        const int32_t inside = fy1 - fy0 == p->filter_height && fx1 - fx0 == p->filter_width;
+        if (inside && !listed_inside) /* offsets from the pixel under tap (0, 0) */
+          tinyc_depthwise_list_taps(p, 0, 0, 0, p->filter_height, 0, p->filter_width, &taps);
+        else if (!inside) /* offsets from the image's first pixel */
+          tinyc_depthwise_list_taps(p, iy0, ix0, fy0, fy1, fx0, fx1, &taps);
+        listed_inside = inside;
+        const int8_t *base = inside ? image + (iy0 * p->input_width + ix0) * p->input_depth : image;
+        tinyc_depthwise_pixel_s8(p, base, &taps, filter, bias, multiplier, shift, output);
       }
     }
   }

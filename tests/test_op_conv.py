@@ -25,7 +25,7 @@ from conftest import REPO, SHARED_MODELS, assert_bit_exact
 from tflite_builders import cached_model, keras_model, quiet_tensorflow, single_layer_model
 from tinyc.errors import UnsupportedError
 from tinyc.lower import lower
-from tinyc.ops.conv import interleave_rows
+from tinyc.ops.conv import GATHER_MAX_K, interleave_rows
 from tinyc.pipeline import compile_to_folder
 from tinyc.plan_memory import plan_memory
 from tinyc.read_tflite import read_model
@@ -70,6 +70,8 @@ CONVS = {
     "10x4-same-s2-kws-like": ((25, 10, 1), lambda tf: conv(tf, 16, (10, 4), 2,
                                                            activation="relu")),
     "3x3-same-deep-k288": ((8, 8, 32), lambda tf: conv(tf, 16, 3, activation="relu")),
+    "3x3-dilation2-deep-odd-filters": ((9, 9, 32), lambda tf: conv(tf, 5, 3, dilation=2)),
+    "3x3-same-s2-deep-odd-input": ((9, 11, 40), lambda tf: conv(tf, 6, 3, 2, activation="relu6")),
     "1x1-relu-pointwise": ((7, 9, 16), lambda tf: conv(tf, 24, 1, activation="relu")),
     "1x1-odd-everything": ((5, 5, 7), lambda tf: conv(tf, 5, 1)),
     "1x1-nobias-relu6": ((4, 6, 12), lambda tf: conv(tf, 8, 1, activation="relu6",
@@ -91,6 +93,7 @@ DEPTHWISE = {
     "10x8-same-s2-multiplier4": ((13, 12, 2), lambda tf: depthwise(tf, (10, 8), 2,
                                                                    multiplier=4)),
     "3x3-same-small-map": ((3, 3, 16), lambda tf: depthwise(tf, 3, activation="relu")),
+    "12x12-same-over-128-taps": ((14, 13, 4), lambda tf: depthwise(tf, 12)),
 }
 
 
@@ -137,7 +140,8 @@ def test_grid_exercises_what_it_claims():
             paddings.add((params["pad_height"], params["pad_width"]))
             zero_points.add(params["input_zero_point"])
             multipliers.add(params.get("depth_multiplier", 0))
-    assert functions == {"tinyc_conv_s8", "tinyc_conv_1x1_s8", "tinyc_depthwise_conv_s8"}
+    assert functions == {"tinyc_conv_s8", "tinyc_conv_im2col_s8", "tinyc_conv_1x1_s8",
+                         "tinyc_depthwise_conv_s8"}
     assert {(0, 0), (1, 1), (2, 2)} <= paddings
     assert 0 not in zero_points
     assert {1, 2, 4, 8} <= multipliers
@@ -285,7 +289,12 @@ def test_unsupported_option_is_named(case):
     assert f"op 0 ({op_kind})" in message and expected in message, message
 
 
-# --- the layout the kernels read ---
+# --- what the compiler and the kernels agree on ---
+
+
+def test_gather_limit_matches_the_runtime():
+    header = (REPO / "runtime" / "conv.h").read_text()
+    assert f"#define TINYC_CONV_GATHER_MAX {GATHER_MAX_K}\n" in header
 
 
 def test_interleave_rows_layout():
@@ -300,7 +309,9 @@ def test_interleave_rows_layout():
 M4BENCH = REPO.parent / "shared" / "tools" / "m4bench" / "m4bench"
 DSP_MODELS = [("conv", "1x1-odd-everything"), ("conv", "3x3-same-s2-relu6-odd-input"),
               ("conv", "3x3-same-dilation2"), ("conv", "3x3-same-deep-k288"),
-              ("depthwise", "3x3-same-s2-odd-channels"), ("depthwise", "3x3-same-multiplier2")]
+              ("conv", "3x3-dilation2-deep-odd-filters"), ("conv", "3x3-same-s2-deep-odd-input"),
+              ("depthwise", "3x3-same-s2-odd-channels"), ("depthwise", "3x3-same-multiplier2"),
+              ("depthwise", "10x8-same-s2-multiplier4"), ("depthwise", "3x3-same-small-map")]
 
 
 @pytest.mark.skipif(not (M4BENCH.exists() and shutil.which("arm-none-eabi-gcc")

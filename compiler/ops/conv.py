@@ -23,7 +23,6 @@ from . import (
     ArrayArg,
     ConstArray,
     KernelCall,
-    ScratchArg,
     TensorArg,
     optional_input,
     register,
@@ -33,6 +32,9 @@ from . import (
 )
 
 ACTIVATIONS = {"NONE", "RELU", "RELU6", "RELU_N1_TO_1"}
+# Longest column (filter_height * filter_width * input_depth) that tinyc_conv_im2col_s8 gathers on
+# the stack: TINYC_CONV_GATHER_MAX in runtime/conv.h.
+GATHER_MAX_K = 256
 PADDINGS = {"SAME", "VALID"}
 NOTES = ("per-channel or per-tensor int8 weights (zero point 0); int32 bias optional; "
          "SAME/VALID padding, any stride and dilation; fused NONE/RELU/RELU6/RELU_N1_TO_1")
@@ -60,18 +62,21 @@ def lower_conv(graph: Graph, op: Op) -> KernelCall:
     pointwise = w.shape[1:3] == (1, 1) and window.stride == (1, 1) and window.padding == (0, 0)
     params = _geometry(x, w.shape[1:3], y) + _rest(op, x, y, window)
     column = w.size // channels  # filter_height * filter_width * input_depth
-    args = (TensorArg(x.index), ArrayArg("filter"), ArrayArg("bias"), ArrayArg("multiplier"),
-            ArrayArg("shift"), TensorArg(y.index))
+    if pointwise or column <= GATHER_MAX_K:  # 2x2 matrix product: filter rows interleaved
+        function = "tinyc_conv_1x1_s8" if pointwise else "tinyc_conv_im2col_s8"
+        filter_arg = ArrayArg("filter")
+        arrays = (ConstArray("filter", "int8_t", interleave_rows(w.data.reshape(channels, -1))),)
+    else:  # windows read in place: TFLite's OHWI layout as it is
+        function, filter_arg, arrays = "tinyc_conv_s8", TensorArg(w.index), ()
     return KernelCall(
         op=op,
-        function="tinyc_conv_1x1_s8" if pointwise else "tinyc_conv_s8",
+        function=function,
         header="conv.h",
         params_type="tinyc_conv_s8_params",
         params=params,
-        args=args if pointwise else args + (ScratchArg(),),
-        arrays=(ConstArray("filter", "int8_t", interleave_rows(w.data.reshape(channels, -1))),)
-        + _arrays(folded, multipliers, shifts),
-        scratch_bytes=0 if pointwise else 2 * column,
+        args=(TensorArg(x.index), filter_arg, ArrayArg("bias"), ArrayArg("multiplier"),
+              ArrayArg("shift"), TensorArg(y.index)),
+        arrays=arrays + _arrays(folded, multipliers, shifts),
     )
 
 
@@ -114,11 +119,8 @@ def lower_depthwise_conv(graph: Graph, op: Op) -> KernelCall:
         header="depthwise_conv.h",
         params_type="tinyc_depthwise_conv_s8_params",
         params=params,
-        args=_args(x, w, y) + (ScratchArg(),),
+        args=_args(x, w, y),
         arrays=_arrays(folded, multipliers, shifts),
-        # Tap pointers of one output pixel (8 bytes each at most, aligned in the kernel) and a
-        # row of input_zero_point for the padding: see runtime/depthwise_conv.h.
-        scratch_bytes=8 * w.shape[1] * w.shape[2] + x.shape[3] + 8,
     )
 
 
