@@ -11,19 +11,24 @@
  *    (modulo 2^32, like TFLM's accumulator).
  * 2. Convolution is a matrix product. Each output pixel's receptive field (its "column": the
  *    filter_height x filter_width x input_depth input values under the filter, input_zero_point
- *    where the window leaves the input) is dotted with each filter row. For a 1x1 filter with
- *    stride 1 and no padding the columns are the input pixels themselves (tinyc_conv_1x1_s8);
- *    otherwise two columns at a time are gathered on the stack (tinyc_conv_im2col_s8), or, for
- *    columns too long for that, each pixel's window is read in place (tinyc_conv_s8). The part of
- *    the window inside the input is computed once per pixel: no per-tap bounds tests.
- * 3. Two pixels times two output channels per step, so every loaded byte feeds two products. On
- *    cores with the Arm DSP extension (Cortex-M4/M7/M33/M55...) four bytes are loaded at once and
- *    multiplied two by two (SXTB16 + SMLAD); the sums are the same integers.
+ *    where the window leaves the input) is dotted with each filter row. Three kernels, chosen by
+ *    the compiler; none needs memory in the arena:
+ *    - tinyc_conv_1x1_s8 (1x1 filter, stride 1, no padding): the columns are the input pixels;
+ *    - tinyc_conv_im2col_s8 (columns of up to TINYC_CONV_GATHER_MAX values): two columns at a
+ *      time are gathered on the stack, padding filled with input_zero_point;
+ *    - tinyc_conv_s8 (longer columns): each window is read in place, one pixel at a time, and the
+ *      taps in the padding are added as input_zero_point * (their weights' sum).
+ *    The part of each window inside the input is computed once per pixel: no per-tap bounds tests.
+ * 3. The first two multiply two pixels by two output channels per step, so every loaded byte
+ *    feeds two products; tinyc_conv_s8 does one pixel by two channels. On cores with the Arm DSP
+ *    extension (Cortex-M4/M7/M33/M55...) four bytes are loaded at once and multiplied two by two
+ *    (SXTB16 + SMLAD): the sums are the same integers.
  *
- * Filter layout (arranged by the compiler, compiler/ops/conv.py): a matrix of output_depth rows of
- * K = filter_height * filter_width * input_depth values in TFLite's OHWI order, stored in pairs of
- * rows (0, 1), (2, 3), ...: 4-value chunks of the two rows alternate, then the K % 4 last values
- * of the first row, then those of the second. An unpaired last row is stored as is. */
+ * Filter layout: tinyc_conv_s8 reads TFLite's OHWI filter as it is. The other two read a layout
+ * the compiler arranges (compiler/ops/conv.py): the filter as a matrix of output_depth rows of
+ * K = filter_height * filter_width * input_depth values (OHWI order), stored in pairs of rows
+ * (0, 1), (2, 3), ...: 4-value chunks of the two rows alternate, then the K % 4 last values of the
+ * first row, then those of the second. An unpaired last row is stored as is. */
 #ifndef TINYC_CONV_H
 #define TINYC_CONV_H
 

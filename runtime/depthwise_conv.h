@@ -75,10 +75,13 @@ static inline void tinyc_depthwise_window(int32_t origin, int32_t dilation, int3
 #endif
 
 /* Filters of up to this many taps run through tinyc_depthwise_pixel_s8, which lists one output
- * pixel's taps on the stack (5 bytes per tap); larger ones through the plain
- * tinyc_depthwise_reference_s8. */
+ * pixel's taps on the stack (5 bytes per tap: 648 bytes with the default); larger ones through the
+ * plain tinyc_depthwise_reference_s8. No memory in the arena either way. */
 #ifndef TINYC_DEPTHWISE_MAX_TAPS
 #define TINYC_DEPTHWISE_MAX_TAPS 128
+#endif
+#if TINYC_DEPTHWISE_MAX_TAPS > 256
+#error "TINYC_DEPTHWISE_MAX_TAPS: tap indices are stored in one byte"
 #endif
 
 /* The taps of one output pixel: `inside` taps read the input (x[i]: offset of the input pixel's
