@@ -316,7 +316,7 @@ DSP_MODELS = [("conv", "1x1-odd-everything"), ("conv", "3x3-same-s2-relu6-odd-in
 
 @pytest.mark.skipif(not (M4BENCH.exists() and shutil.which("arm-none-eabi-gcc")
                          and shutil.which("qemu-system-arm")),
-                    reason="needs ../shared/tools/m4bench, arm-none-eabi-gcc and qemu-system-arm")
+                    reason="m4bench, arm-none-eabi-gcc or qemu-system-arm missing")
 @pytest.mark.parametrize(("kind", "name"), DSP_MODELS, ids=[f"{k}-{n}" for k, n in DSP_MODELS])
 def test_cortex_m4_dsp_path_is_bit_exact(kind, name, tmp_path):
     path = grid_model(kind, name)
