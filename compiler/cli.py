@@ -12,6 +12,7 @@ import sys
 
 from . import __version__
 from .errors import TinycError
+from .plan_memory import SCRATCH_POLICIES
 
 EXIT_INPUT, EXIT_USAGE, EXIT_MISMATCH = 1, 2, 3
 
@@ -36,12 +37,18 @@ def build_parser() -> argparse.ArgumentParser:
         "-o", "--output", required=True, metavar="DIR", help="output folder (replaced atomically)"
     )
     comp.add_argument("--name", help="C identifier prefix for every symbol (default: file stem)")
+    comp.add_argument("--scratch", choices=SCRATCH_POLICIES, default="auto",
+                      help="scratch buffers for the faster conv kernels: auto = only where they "
+                      "fit in free arena space (the arena never grows for them), always = "
+                      "everywhere (faster, larger arena), never = none (default: auto)")
 
     ver = sub.add_parser("verify", help="compile, build on the host, compare with TFLM and LiteRT")
     ver.add_argument("model", help="quantized .tflite file")
     ver.add_argument("--samples", type=int, default=100, help="random inputs (default 100)")
     ver.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     ver.add_argument("--no-litert", action="store_true", help="compare with TFLM only")
+    ver.add_argument("--scratch", choices=SCRATCH_POLICIES, default="auto",
+                     help="as for compile (default: auto)")
 
     sub.add_parser("ops", help="list supported ops with their types and options")
     return parser
@@ -71,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
 def _compile(args: argparse.Namespace) -> int:
     from .pipeline import compile_to_folder
 
-    compiled = compile_to_folder(args.model, args.output, args.name)
+    compiled = compile_to_folder(args.model, args.output, args.name, args.scratch)
     print(
         f"{args.output}: {compiled.name} ({len(compiled.model.calls)} kernel calls, "
         f"arena {compiled.plan.arena_bytes} bytes)"

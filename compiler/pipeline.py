@@ -7,8 +7,9 @@ from pathlib import Path
 
 from .c_literals import c_identifier
 from .errors import TinycError
+from .ir import Graph
 from .lower import LoweredModel, lower
-from .plan_memory import MemoryPlan, plan_memory
+from .plan_memory import MemoryPlan, apply_scratch_plan, plan_memory
 from .read_tflite import read_model
 from .render_c import render, runtime_headers
 from .write_files import runtime_sources, write_folder
@@ -26,22 +27,29 @@ def default_name(model_path: str | Path) -> str:
     return c_identifier(Path(model_path).stem)
 
 
-def compile_model(model_path: str | Path, name: str | None = None) -> CompiledModel:
-    """Compile a .tflite file into generated sources, in memory."""
+def compile_model(model_path: str | Path, name: str | None = None,
+                  scratch: str = "auto") -> CompiledModel:
+    """Compile a .tflite file into generated sources, in memory.
+
+    `scratch`: how kernels that can use a scratch buffer get one (see plan_memory.py).
+    """
     name = name or default_name(model_path)
     if c_identifier(name) != name:
         raise TinycError(f"--name {name!r} is not a C identifier")
-    graph = read_model(model_path)
+    return compile_graph(read_model(model_path), name, scratch)
+
+
+def compile_graph(graph: Graph, name: str, scratch: str = "auto") -> CompiledModel:
     model = lower(graph)
-    plan = plan_memory(model)
+    plan = plan_memory(model, scratch=scratch)
+    model = apply_scratch_plan(model, plan)
     files = render(model, plan, name)
     files.update(runtime_sources(runtime_headers(model)))
     return CompiledModel(name, model, plan, files)
 
 
-def compile_to_folder(
-    model_path: str | Path, out_dir: str | Path, name: str | None = None
-) -> CompiledModel:
-    compiled = compile_model(model_path, name)
+def compile_to_folder(model_path: str | Path, out_dir: str | Path, name: str | None = None,
+                      scratch: str = "auto") -> CompiledModel:
+    compiled = compile_model(model_path, name, scratch)
     write_folder(compiled.files, out_dir)
     return compiled

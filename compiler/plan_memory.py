@@ -1,9 +1,17 @@
 """plan: LoweredModel -> MemoryPlan, one static arena for every activation and scratch buffer.
 
-Greedy first-fit (as TFLM's GreedyMemoryPlanner): buffers are placed one by one, each at the lowest
-aligned offset that overlaps no already-placed buffer whose lifetime meets its own. TFLM places the
-largest first; that order is one of a few tried here, and the smallest arena wins (ties: the first).
-Aliases (RESHAPE and friends) share their source's buffer and extend its lifetime.
+Activations first, greedy first-fit (as TFLM's GreedyMemoryPlanner): buffers are placed one by one,
+each at the lowest aligned offset that overlaps no already-placed buffer whose lifetime meets its
+own. TFLM places the largest first; that order is one of a few tried here, and the smallest arena
+wins (ties: the first). Aliases (RESHAPE and friends) share their source's buffer and extend its
+lifetime.
+
+Scratch buffers (im2col columns, tap lists) come next, one per call that asks for one, each live
+for its call only. The policy decides what a scratch buffer may cost:
+  "auto"   (default) only where it fits in a hole of the activation plan, so the arena never grows
+           for scratch; calls left without one run their scratch-free fallback kernel;
+  "always" every call gets its scratch, growing the arena where needed (fastest kernels);
+  "never"  no scratch at all: every call that has a fallback runs it.
 """
 
 from __future__ import annotations
@@ -14,6 +22,7 @@ from .lower import LoweredModel
 from .ops import Alias, KernelCall
 
 ALIGNMENT = 4  # enough for float32 and int32 buffers; int8 kernels read bytes
+SCRATCH_POLICIES = ("auto", "always", "never")
 
 
 @dataclass(frozen=True)
@@ -28,26 +37,57 @@ class Buffer:
 class MemoryPlan:
     arena_bytes: int
     offsets: dict[int, int]  # tensor index -> arena offset (aliases included)
-    scratch_offsets: dict[int, int]  # step index -> arena offset of its scratch buffer
+    scratch_offsets: dict[int, int]  # step index -> offset of its scratch (steps that got one)
     alignment: int
-    liveness_bound: int  # largest sum of simultaneously live buffers: no plan can go lower
+    liveness_bound: int  # largest sum of simultaneously live activations: no plan can go lower
+    scratch_policy: str = "auto"
 
 
-def plan_memory(model: LoweredModel, alignment: int = ALIGNMENT) -> MemoryPlan:
+def plan_memory(model: LoweredModel, alignment: int = ALIGNMENT,
+                scratch: str = "auto") -> MemoryPlan:
+    if scratch not in SCRATCH_POLICIES:
+        raise ValueError(f"scratch policy {scratch!r} is not one of {SCRATCH_POLICIES}")
     root = _alias_roots(model)
-    buffers = _buffers(model, root)
-    offsets = min((_place(buffers, alignment, order) for order in PLACEMENT_ORDERS),
-                  key=lambda placed: _arena_end(buffers, placed))
-    arena = _arena_end(buffers, offsets)
+    activations = _buffers(model, root)
+    offsets = min((_place(activations, alignment, order) for order in PLACEMENT_ORDERS),
+                  key=lambda placed: _arena_end(activations, placed))
+    scratch_offsets = _place_scratch(model, activations, offsets, alignment, scratch)
+    arena = max([_arena_end(activations, offsets)] + [
+        offset + model.steps[step].scratch_bytes for step, offset in scratch_offsets.items()])
     tensor_offsets = {t: offsets[f"t{r}"] for t, r in root.items() if f"t{r}" in offsets}
-    scratch = {int(b.key[1:]): offsets[b.key] for b in buffers if b.key.startswith("s")}
-    return MemoryPlan(
-        _round_up(arena, alignment),
-        tensor_offsets,
-        scratch,
-        alignment,
-        _liveness_bound(buffers, len(model.steps)),
+    return MemoryPlan(_round_up(arena, alignment), tensor_offsets, scratch_offsets, alignment,
+                      _liveness_bound(activations, len(model.steps)), scratch)
+
+
+def apply_scratch_plan(model: LoweredModel, plan: MemoryPlan) -> LoweredModel:
+    """Calls the plan gave no scratch run their fallback kernel."""
+    steps = tuple(
+        step.fallback
+        if isinstance(step, KernelCall) and step.scratch_bytes and i not in plan.scratch_offsets
+        else step
+        for i, step in enumerate(model.steps)
     )
+    return LoweredModel(model.graph, steps)
+
+
+def _place_scratch(model: LoweredModel, activations: list[Buffer], offsets: dict[str, int],
+                   alignment: int, policy: str) -> dict[int, int]:
+    arena = _arena_end(activations, offsets)
+    placed = [(b, offsets[b.key]) for b in activations]
+    wanted = [Buffer(f"s{i}", s.scratch_bytes, i, i) for i, s in enumerate(model.steps)
+              if isinstance(s, KernelCall) and s.scratch_bytes > 0]
+    result: dict[int, int] = {}
+    for buf in sorted(wanted, key=lambda b: (-b.size, b.first)):
+        step = model.steps[buf.first]
+        optional = step.fallback is not None
+        if policy == "never" and optional:
+            continue
+        offset = _first_fit(buf, placed, alignment)
+        if policy == "auto" and optional and offset + buf.size > arena:
+            continue  # no hole big enough: the fallback kernel runs instead
+        placed.append((buf, offset))
+        result[buf.first] = offset
+    return result
 
 
 def _alias_roots(model: LoweredModel) -> dict[int, int]:
@@ -67,6 +107,7 @@ def _alias_roots(model: LoweredModel) -> dict[int, int]:
 
 
 def _buffers(model: LoweredModel, root: dict[int, int]) -> list[Buffer]:
+    """Activation buffers (one per alias group) with the steps they are live in."""
     graph = model.graph
     last_step = max(len(model.steps) - 1, 0)
     first: dict[int, int] = {root[t]: 0 for t in graph.inputs}
@@ -83,16 +124,8 @@ def _buffers(model: LoweredModel, root: dict[int, int]) -> list[Buffer]:
     for t in graph.outputs:
         if t in root:
             last[root[t]] = last_step
-    buffers = [
-        Buffer(f"t{t}", graph.tensor(t).nbytes, first[t], last.get(t, first[t]))
-        for t in sorted(first)
-    ]
-    buffers += [
-        Buffer(f"s{i}", s.scratch_bytes, i, i)
-        for i, s in enumerate(model.steps)
-        if isinstance(s, KernelCall) and s.scratch_bytes > 0
-    ]
-    return buffers
+    return [Buffer(f"t{t}", graph.tensor(t).nbytes, first[t], last.get(t, first[t]))
+            for t in sorted(first)]
 
 
 PLACEMENT_ORDERS = (
@@ -111,26 +144,28 @@ def _place(buffers: list[Buffer], alignment: int, order=PLACEMENT_ORDERS[0]) -> 
     placed: list[tuple[Buffer, int]] = []
     offsets: dict[str, int] = {}
     for buf in sorted(buffers, key=order):
-        conflicts = sorted(
-            (off, off + other.size)
-            for other, off in placed
-            if other.first <= buf.last and buf.first <= other.last
-        )
-        offset = 0
-        for start, end in conflicts:
-            if offset + buf.size <= start:
-                break
-            offset = max(offset, _round_up(end, alignment))
-        offsets[buf.key] = offset
-        placed.append((buf, offset))
+        offsets[buf.key] = _first_fit(buf, placed, alignment)
+        placed.append((buf, offsets[buf.key]))
     return offsets
 
 
-def _liveness_bound(buffers: list[Buffer], steps: int) -> int:
-    return max(
-        (sum(b.size for b in buffers if b.first <= i <= b.last) for i in range(steps)),
-        default=sum(b.size for b in buffers),
+def _first_fit(buf: Buffer, placed: list[tuple[Buffer, int]], alignment: int) -> int:
+    """Lowest aligned offset where `buf` overlaps no placed buffer live at the same time."""
+    conflicts = sorted(
+        (off, off + other.size) for other, off in placed
+        if other.first <= buf.last and buf.first <= other.last
     )
+    offset = 0
+    for start, end in conflicts:
+        if offset + buf.size <= start:
+            break
+        offset = max(offset, _round_up(end, alignment))
+    return offset
+
+
+def _liveness_bound(buffers: list[Buffer], steps: int) -> int:
+    return max((sum(b.size for b in buffers if b.first <= i <= b.last) for i in range(steps)),
+               default=sum(b.size for b in buffers))
 
 
 def _round_up(x: int, alignment: int) -> int:

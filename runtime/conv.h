@@ -12,12 +12,12 @@
  * 2. Convolution is a matrix product. Each output pixel's receptive field (its "column": the
  *    filter_height x filter_width x input_depth input values under the filter, input_zero_point
  *    where the window leaves the input) is dotted with each filter row. Three kernels, chosen by
- *    the compiler; none needs memory in the arena:
+ *    the compiler; only the second needs memory, a scratch buffer planned in the arena:
  *    - tinyc_conv_1x1_s8 (1x1 filter, stride 1, no padding): the columns are the input pixels;
- *    - tinyc_conv_im2col_s8 (columns of up to TINYC_CONV_GATHER_MAX values): two columns at a
- *      time are gathered on the stack, padding filled with input_zero_point;
- *    - tinyc_conv_s8 (longer columns): each window is read in place, one pixel at a time, and the
- *      taps in the padding are added as input_zero_point * (their weights' sum).
+ *    - tinyc_conv_im2col_s8: two columns at a time are gathered into the scratch buffer, padding
+ *      filled with input_zero_point;
+ *    - tinyc_conv_s8 (calls the plan gives no scratch): each window is read in place, one pixel
+ *      at a time, and the taps in the padding are added as input_zero_point * (their weights' sum).
  *    The part of each window inside the input is computed once per pixel: no per-tap bounds tests.
  * 3. The first two multiply two pixels by two output channels per step, so every loaded byte
  *    feeds two products; tinyc_conv_s8 does one pixel by two channels. On cores with the Arm DSP
@@ -353,21 +353,16 @@ static inline void tinyc_conv_gather_s8(const tinyc_conv_s8_params *p, const int
   }
 }
 
-/* Columns of at most this many bytes (filter_height * filter_width * input_depth) are gathered on
- * the stack, two at a time, by tinyc_conv_im2col_s8; the compiler picks that kernel only up to
- * this size (GATHER_MAX_K in compiler/ops/conv.py) and tinyc_conv_s8 above it. */
-#define TINYC_CONV_GATHER_MAX 256
-
-/* Any filter size, stride, dilation and padding, for columns of up to TINYC_CONV_GATHER_MAX
- * values: the columns of two output pixels are gathered on the stack (2 * TINYC_CONV_GATHER_MAX
- * bytes) and multiplied with the filter, stored as interleaved row pairs (see the top). */
+/* Any filter size, stride, dilation and padding: the columns of two output pixels are gathered
+ * into `scratch` (2 * filter_height * filter_width * input_depth bytes, planned in the arena) and
+ * multiplied with the filter, stored as interleaved row pairs (see the top). */
 static inline void tinyc_conv_im2col_s8(const tinyc_conv_s8_params *p,
                                         const int8_t *TINYC_RESTRICT input,
                                         const int8_t *TINYC_RESTRICT filter, const int32_t *bias,
                                         const int32_t *multiplier, const int8_t *shift,
-                                        int8_t *TINYC_RESTRICT output) {
-  int8_t columns[2][TINYC_CONV_GATHER_MAX];
+                                        int8_t *TINYC_RESTRICT output, void *scratch) {
   const int32_t k = p->filter_height * p->filter_width * p->input_depth;
+  int8_t *columns[2] = {(int8_t *)scratch, (int8_t *)scratch + k};
   const int32_t pixels = p->output_height * p->output_width;
   const int32_t channels = p->output_depth;
   for (int32_t b = 0; b < p->batches; ++b) {
@@ -385,8 +380,8 @@ static inline void tinyc_conv_im2col_s8(const tinyc_conv_s8_params *p,
   }
 }
 
-/* Any filter size, stride, dilation and padding; filter in TFLite's OHWI layout. For columns
- * longer than TINYC_CONV_GATHER_MAX: no buffer at all, one output pixel at a time. */
+/* Any filter size, stride, dilation and padding; filter in TFLite's OHWI layout. No buffer at all,
+ * one output pixel at a time: for calls the plan gives no scratch. */
 static inline void tinyc_conv_s8(const tinyc_conv_s8_params *p, const int8_t *TINYC_RESTRICT input,
                                  const int8_t *TINYC_RESTRICT filter, const int32_t *bias,
                                  const int32_t *multiplier, const int8_t *shift,

@@ -6,7 +6,8 @@
  * (bias[c] = b[c] - input_zero_point * sum of channel c's weights), and taps outside the input
  * (which TFLM skips) read as input_zero_point, which gives back what the folding took away:
  * exact int32 arithmetic. The part of each output pixel's window inside the input is computed once
- * per pixel, as a list of its taps, so the channel loops run without bounds tests. */
+ * per pixel, as a list of its taps (in a scratch buffer planned in the arena), so the channel loops
+ * run without bounds tests. */
 #ifndef TINYC_DEPTHWISE_CONV_H
 #define TINYC_DEPTHWISE_CONV_H
 
@@ -74,25 +75,17 @@ static inline void tinyc_depthwise_window(int32_t origin, int32_t dilation, int3
 #define TINYC_DEPTHWISE_NOINLINE static inline
 #endif
 
-/* Filters of up to this many taps run through tinyc_depthwise_pixel_s8, which lists one output
- * pixel's taps on the stack (5 bytes per tap: 648 bytes with the default); larger ones through the
- * plain tinyc_depthwise_reference_s8. No memory in the arena either way. */
-#ifndef TINYC_DEPTHWISE_MAX_TAPS
-#define TINYC_DEPTHWISE_MAX_TAPS 128
-#endif
-#if TINYC_DEPTHWISE_MAX_TAPS > 256
-#error "TINYC_DEPTHWISE_MAX_TAPS: tap indices are stored in one byte"
-#endif
-
 /* The taps of one output pixel: `inside` taps read the input (x[i]: offset of the input pixel's
  * first channel from `base`; tap[i]: filter tap index), the `outside` ones fall in the padding
- * (their filter tap indices at the end of `tap`, from the last element backwards). For windows
+ * (their filter tap indices at the end of `tap`, from tap[count - 1] backwards). For windows
  * entirely inside the input, `base` is the input pixel under tap (0, 0) and the list is the same
- * for every such window, so it is only rebuilt after a window at the border. */
+ * for every such window, so it is only rebuilt after a window at the border. The lists live in
+ * the scratch buffer the compiler plans in the arena: 5 bytes per tap (x, then tap); filters of
+ * more than 256 taps, or calls the plan gives no scratch, run tinyc_depthwise_conv_direct_s8. */
 typedef struct {
-  int32_t inside, outside;
-  int32_t x[TINYC_DEPTHWISE_MAX_TAPS];
-  uint8_t tap[TINYC_DEPTHWISE_MAX_TAPS];
+  int32_t inside, outside, count;
+  int32_t *x;
+  uint8_t *tap;
 } tinyc_depthwise_taps_s8;
 
 /* List the taps inside rows [fy0, fy1) x columns [fx0, fx1) with input offsets from the input
@@ -100,7 +93,7 @@ typedef struct {
 static inline void tinyc_depthwise_list_taps(const tinyc_depthwise_conv_s8_params *p, int32_t iy0,
                                              int32_t ix0, int32_t fy0, int32_t fy1, int32_t fx0,
                                              int32_t fx1, tinyc_depthwise_taps_s8 *taps) {
-  int32_t in = 0, out = TINYC_DEPTHWISE_MAX_TAPS;
+  int32_t in = 0, out = taps->count;
   for (int32_t fy = 0, t = 0; fy < p->filter_height; ++fy) {
     const int32_t row_inside = fy >= fy0 && fy < fy1;
     const int32_t row = (iy0 + fy * p->dilation_height) * p->input_width + ix0;
@@ -114,7 +107,7 @@ static inline void tinyc_depthwise_list_taps(const tinyc_depthwise_conv_s8_param
     }
   }
   taps->inside = in;
-  taps->outside = TINYC_DEPTHWISE_MAX_TAPS - out;
+  taps->outside = taps->count - out;
 }
 
 /* a0..a3 += x[0..3] * w[0..3]: four channels of one tap. */
@@ -177,7 +170,7 @@ TINYC_DEPTHWISE_NOINLINE void tinyc_depthwise_pixel_s8(const tinyc_depthwise_con
                                                        const int32_t *multiplier,
                                                        const int8_t *shift, int8_t *out) {
   const int32_t channels = p->output_depth, m = p->depth_multiplier, zp = p->input_zero_point;
-  const uint8_t *outside = taps->tap + TINYC_DEPTHWISE_MAX_TAPS - taps->outside;
+  const uint8_t *outside = taps->tap + taps->count - taps->outside;
   int32_t c = 0;
   /* Four output channels at a time: four input channels (multiplier 1) or one (a multiple of 4) */
   for (; (m == 1 || m % 4 == 0) && c + 4 <= channels; c += 4) {
@@ -214,38 +207,17 @@ TINYC_DEPTHWISE_NOINLINE void tinyc_depthwise_pixel_s8(const tinyc_depthwise_con
   }
 }
 
-/* Any filter size: each output value as TFLM computes it, with bounds tests on every tap. Only for
- * filters of more than TINYC_DEPTHWISE_MAX_TAPS taps. */
-static inline void tinyc_depthwise_reference_s8(const tinyc_depthwise_conv_s8_params *p,
-                                                const int8_t *image, int32_t oy, int32_t ox,
-                                                const int8_t *filter, const int32_t *bias,
-                                                const int32_t *multiplier, const int8_t *shift,
-                                                int8_t *out) {
-  const int32_t iy0 = oy * p->stride_height - p->pad_height;
-  const int32_t ix0 = ox * p->stride_width - p->pad_width;
-  for (int32_t c = 0; c < p->output_depth; ++c) {
-    int32_t acc = bias[c];
-    for (int32_t fy = 0; fy < p->filter_height; ++fy) {
-      for (int32_t fx = 0; fx < p->filter_width; ++fx) {
-        const int32_t iy = iy0 + fy * p->dilation_height, ix = ix0 + fx * p->dilation_width;
-        const int32_t w = filter[(fy * p->filter_width + fx) * p->output_depth + c];
-        const int32_t inside = iy >= 0 && iy < p->input_height && ix >= 0 && ix < p->input_width;
-        acc += w * (inside ? image[(iy * p->input_width + ix) * p->input_depth +
-                                   c / p->depth_multiplier]
-                           : p->input_zero_point);
-      }
-    }
-    tinyc_depthwise_output_s8(p, &acc, 1, multiplier + c, shift + c, out + c);
-  }
-}
-
+/* Tap lists in `scratch` (5 bytes per filter tap, at most 256 taps). */
 static inline void tinyc_depthwise_conv_s8(const tinyc_depthwise_conv_s8_params *p,
                                            const int8_t *TINYC_RESTRICT input,
                                            const int8_t *TINYC_RESTRICT filter,
                                            const int32_t *bias, const int32_t *multiplier,
-                                           const int8_t *shift, int8_t *TINYC_RESTRICT output) {
+                                           const int8_t *shift, int8_t *TINYC_RESTRICT output,
+                                           void *scratch) {
   tinyc_depthwise_taps_s8 taps;
-  const int32_t listed = p->filter_height * p->filter_width <= TINYC_DEPTHWISE_MAX_TAPS;
+  taps.count = p->filter_height * p->filter_width;
+  taps.x = (int32_t *)scratch;
+  taps.tap = (uint8_t *)(taps.x + taps.count);
   int32_t listed_inside = 0; /* does `taps` hold the list of a window inside the input? */
   for (int32_t b = 0; b < p->batches; ++b) {
     const int8_t *image = input + b * p->input_height * p->input_width * p->input_depth;
@@ -259,11 +231,6 @@ static inline void tinyc_depthwise_conv_s8(const tinyc_depthwise_conv_s8_params 
         int32_t fx0, fx1;
         tinyc_depthwise_window(ix0, p->dilation_width, p->filter_width, p->input_width, &fx0,
                                &fx1);
-        if (!listed) {
-          tinyc_depthwise_reference_s8(p, image, oy, ox, filter, bias, multiplier, shift,
-                                       output);
-          continue;
-        }
         const int32_t inside = fy1 - fy0 == p->filter_height && fx1 - fx0 == p->filter_width;
         if (inside && !listed_inside) /* offsets from the pixel under tap (0, 0) */
           tinyc_depthwise_list_taps(p, 0, 0, 0, p->filter_height, 0, p->filter_width, &taps);
@@ -272,6 +239,58 @@ static inline void tinyc_depthwise_conv_s8(const tinyc_depthwise_conv_s8_params 
         listed_inside = inside;
         const int8_t *base = inside ? image + (iy0 * p->input_width + ix0) * p->input_depth : image;
         tinyc_depthwise_pixel_s8(p, base, &taps, filter, bias, multiplier, shift, output);
+      }
+    }
+  }
+}
+
+/* No scratch: for calls the plan gives no tap-list buffer, and filters of more than 256 taps.
+ * TFLM's sum as it is: `bias` here is NOT folded (the plain int32 bias), and each tap inside the
+ * input adds (x - input_zero_point) * w, which is what TFLM's (x + input_offset) * w adds; taps in
+ * the padding add nothing, as TFLM skips them. The window is clipped to the input once per output
+ * pixel, so no tap is bounds-tested. Out of line: its loops keep their registers. */
+TINYC_DEPTHWISE_NOINLINE void tinyc_depthwise_direct_pixel_s8(
+    const tinyc_depthwise_conv_s8_params *p, const int8_t *window, int32_t fy0, int32_t fy1,
+    int32_t fx0, int32_t fx1, const int8_t *filter, const int32_t *bias,
+    const int32_t *multiplier, const int8_t *shift, int8_t *output) {
+  const int32_t channels = p->output_depth, zp = p->input_zero_point;
+  const int32_t x_row = p->dilation_height * p->input_width * p->input_depth;
+  const int32_t x_tap = p->dilation_width * p->input_depth;
+  for (int32_t c = 0; c < channels; ++c) {
+    const int8_t *x = window + c / p->depth_multiplier + fy0 * x_row + fx0 * x_tap;
+    const int8_t *w = filter + (fy0 * p->filter_width + fx0) * channels + c;
+    int32_t acc = bias[c];
+    for (int32_t fy = fy0; fy < fy1; ++fy, x += x_row, w += p->filter_width * channels) {
+      const int8_t *xt = x, *wt = w;
+      for (int32_t fx = fx0; fx < fx1; ++fx, xt += x_tap, wt += channels)
+        acc += ((int32_t)*xt - zp) * (int32_t)*wt;
+    }
+    tinyc_depthwise_output_s8(p, &acc, 1, multiplier + c, shift + c, output + c);
+  }
+}
+
+static inline void tinyc_depthwise_conv_direct_s8(const tinyc_depthwise_conv_s8_params *p,
+                                                  const int8_t *TINYC_RESTRICT input,
+                                                  const int8_t *TINYC_RESTRICT filter,
+                                                  const int32_t *bias, const int32_t *multiplier,
+                                                  const int8_t *shift,
+                                                  int8_t *TINYC_RESTRICT output) {
+  for (int32_t b = 0; b < p->batches; ++b) {
+    const int8_t *image = input + b * p->input_height * p->input_width * p->input_depth;
+    for (int32_t oy = 0; oy < p->output_height; ++oy) {
+      const int32_t iy0 = oy * p->stride_height - p->pad_height;
+      int32_t fy0, fy1;
+      tinyc_depthwise_window(iy0, p->dilation_height, p->filter_height, p->input_height, &fy0,
+                             &fy1);
+      for (int32_t ox = 0; ox < p->output_width; ++ox, output += p->output_depth) {
+        const int32_t ix0 = ox * p->stride_width - p->pad_width;
+        int32_t fx0, fx1;
+        tinyc_depthwise_window(ix0, p->dilation_width, p->filter_width, p->input_width, &fx0,
+                               &fx1);
+        /* the input pixel under tap (0, 0): may lie in the padding, only taps inside are read */
+        const int8_t *window = image + (iy0 * p->input_width + ix0) * p->input_depth;
+        tinyc_depthwise_direct_pixel_s8(p, window, fy0, fy1, fx0, fx1, filter, bias, multiplier,
+                                        shift, output);
       }
     }
   }

@@ -18,11 +18,16 @@ def shared_model(name: str) -> Path:
     return path
 
 
-def assert_bit_exact(model_path: Path, samples: int = 100, seed: int = 0):
-    """Compile, build on the host, and require every output byte to equal TFLM's."""
+def assert_bit_exact(model_path: Path, samples: int = 100, seed: int = 0, scratch: str = "auto"):
+    """Compile, build on the host, and require every output byte to equal TFLM's.
+
+    `scratch` picks the kernel variants: "always" the scratch-using ones, "never" their fallbacks.
+    """
+    from tinyc import compile_model
     from tinyc.verify import verify_model
 
-    report = verify_model(model_path, samples=samples, seed=seed, litert=False)
+    compiled = compile_model(model_path, scratch=scratch)
+    report = verify_model(model_path, samples=samples, seed=seed, litert=False, compiled=compiled)
     assert report.bit_exact, "\n".join(report.lines())
     return report
 

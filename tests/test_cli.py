@@ -252,3 +252,14 @@ def test_random_float_inputs_cover_the_quantized_range(sine_models):
     quant = graph.tensor(graph.ops[0].outputs[0])
     low, high = quant.scale * (-128 - quant.zero_point), quant.scale * (127 - quant.zero_point)
     assert values.min() < low and values.max() > high  # saturation is exercised too
+
+
+def test_scratch_policy_option(tmp_path):
+    kws = shared_model("kws_ref_model.tflite")
+    for policy, expect_im2col in (("always", True), ("never", False)):
+        out = tmp_path / policy
+        assert run_tinyc("compile", str(kws), "-o", str(out), "--scratch", policy).returncode == 0
+        assert ("tinyc_conv_im2col_s8(" in (out / "kws_ref_model.cpp").read_text()) == expect_im2col
+    bad = run_tinyc("compile", str(kws), "-o", str(tmp_path / "x"), "--scratch", "sometimes")
+    assert bad.returncode == 2
+    assert_one_line_error(bad, "--scratch")

@@ -14,6 +14,7 @@ checks on an emulated Cortex-M4 (skipped when the Arm toolchain or QEMU is missi
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import json
 import shutil
 import subprocess
@@ -25,14 +26,11 @@ from conftest import REPO, SHARED_MODELS, assert_bit_exact
 from tflite_builders import cached_model, keras_model, quiet_tensorflow, single_layer_model
 from tinyc.errors import UnsupportedError
 from tinyc.lower import lower
-from tinyc.ops.conv import GATHER_MAX_K, interleave_rows
-from tinyc.pipeline import compile_to_folder
-from tinyc.plan_memory import plan_memory
+from tinyc.ops.conv import interleave_rows
+from tinyc.pipeline import compile_graph, compile_to_folder
 from tinyc.read_tflite import read_model
-from tinyc.render_c import render, runtime_headers
 from tinyc.verify.build import build_host_model
 from tinyc.verify.compare import tflm_runner
-from tinyc.write_files import runtime_sources
 
 SAMPLES = 20
 LOW, HIGH = -0.4, 1.2  # calibration range: input zero point about -64
@@ -93,7 +91,8 @@ DEPTHWISE = {
     "10x8-same-s2-multiplier4": ((13, 12, 2), lambda tf: depthwise(tf, (10, 8), 2,
                                                                    multiplier=4)),
     "3x3-same-small-map": ((3, 3, 16), lambda tf: depthwise(tf, 3, activation="relu")),
-    "12x12-same-over-128-taps": ((14, 13, 4), lambda tf: depthwise(tf, 12)),
+    "12x12-same-144-taps": ((14, 13, 4), lambda tf: depthwise(tf, 12)),
+    "17x17-same-over-256-taps": ((18, 17, 2), lambda tf: depthwise(tf, 17)),
 }
 
 
@@ -112,19 +111,23 @@ def assert_varied_outputs(path: Path) -> None:
     assert len(np.unique(out)) >= 8, f"{path.name}: output has too few distinct values"
 
 
+@pytest.mark.parametrize("scratch", ["always", "never"])
 @pytest.mark.parametrize("name", sorted(CONVS))
-def test_conv(name):
+def test_conv(name, scratch):
+    """Both kernel variants: with a scratch buffer in the arena, and the scratch-free fallback."""
     path = grid_model("conv", name)
     assert [op.kind for op in read_model(path).ops] == ["CONV_2D"]
-    assert_bit_exact(path, SAMPLES)
+    assert_bit_exact(path, SAMPLES, scratch=scratch)
     assert_varied_outputs(path)
 
 
+@pytest.mark.parametrize("scratch", ["always", "never"])
 @pytest.mark.parametrize("name", sorted(DEPTHWISE))
-def test_depthwise(name):
+def test_depthwise(name, scratch):
+    """Both kernel variants: with a scratch buffer in the arena, and the scratch-free fallback."""
     path = grid_model("depthwise", name)
     assert [op.kind for op in read_model(path).ops] == ["DEPTHWISE_CONV_2D"]
-    assert_bit_exact(path, SAMPLES)
+    assert_bit_exact(path, SAMPLES, scratch=scratch)
     assert_varied_outputs(path)
 
 
@@ -135,13 +138,13 @@ def test_grid_exercises_what_it_claims():
         for name in names:
             graph = read_model(grid_model(kind, name))
             (call,) = lower(graph).calls
-            functions.add(call.function)
+            functions |= {call.function, call.fallback.function if call.fallback else ""}
             params = dict(call.params)
             paddings.add((params["pad_height"], params["pad_width"]))
             zero_points.add(params["input_zero_point"])
             multipliers.add(params.get("depth_multiplier", 0))
-    assert functions == {"tinyc_conv_s8", "tinyc_conv_im2col_s8", "tinyc_conv_1x1_s8",
-                         "tinyc_depthwise_conv_s8"}
+    assert functions == {"", "tinyc_conv_s8", "tinyc_conv_im2col_s8", "tinyc_conv_1x1_s8",
+                         "tinyc_depthwise_conv_s8", "tinyc_depthwise_conv_direct_s8"}
     assert {(0, 0), (1, 1), (2, 2)} <= paddings
     assert 0 not in zero_points
     assert {1, 2, 4, 8} <= multipliers
@@ -221,17 +224,14 @@ def test_real_conv_ops_match_tflm_intermediates(model):
                      for t in graph.tensors if not t.is_const})
     ops = [op for op in graph.ops if op.kind in ("CONV_2D", "DEPTHWISE_CONV_2D")]
     assert ops
-    for op in ops:
+    for op, scratch in itertools.product(ops, ["always", "never"]):
         single = graph.replace(ops=(op,), inputs=(op.inputs[0],), outputs=(op.outputs[0],))
-        lowered = lower(single)
-        name = f"realconv_op{op.index}"
-        files = render(lowered, plan_memory(lowered), name)
-        files.update(runtime_sources(runtime_headers(lowered)))
-        host = build_host_model(files, name)
+        compiled = compile_graph(single, f"realconv_op{op.index}", scratch)
+        host = build_host_model(compiled.files, compiled.name)
         for tensors in runs:
             x = tensors[op.inputs[0]].reshape(graph.tensor(op.inputs[0]).shape)
             (out,) = host.run([x])
-            assert out == tensors[op.outputs[0]].tobytes(), f"{model} op {op.index} ({op.kind})"
+            assert out == tensors[op.outputs[0]].tobytes(), f"{model} op {op.index} {scratch}"
 
 
 # --- unsupported options: clear errors naming the op and the option ---
@@ -292,11 +292,6 @@ def test_unsupported_option_is_named(case):
 # --- what the compiler and the kernels agree on ---
 
 
-def test_gather_limit_matches_the_runtime():
-    header = (REPO / "runtime" / "conv.h").read_text()
-    assert f"#define TINYC_CONV_GATHER_MAX {GATHER_MAX_K}\n" in header
-
-
 def test_interleave_rows_layout():
     matrix = np.arange(3 * 6, dtype=np.int8).reshape(3, 6)  # rows a, b, c; k = 6
     a, b, c = matrix
@@ -317,10 +312,11 @@ DSP_MODELS = [("conv", "1x1-odd-everything"), ("conv", "3x3-same-s2-relu6-odd-in
 @pytest.mark.skipif(not (M4BENCH.exists() and shutil.which("arm-none-eabi-gcc")
                          and shutil.which("qemu-system-arm")),
                     reason="m4bench, arm-none-eabi-gcc or qemu-system-arm missing")
+@pytest.mark.parametrize("scratch", ["always", "never"])
 @pytest.mark.parametrize(("kind", "name"), DSP_MODELS, ids=[f"{k}-{n}" for k, n in DSP_MODELS])
-def test_cortex_m4_dsp_path_is_bit_exact(kind, name, tmp_path):
+def test_cortex_m4_dsp_path_is_bit_exact(kind, name, scratch, tmp_path):
     path = grid_model(kind, name)
-    compile_to_folder(path, tmp_path / "gen", name="model")
+    compile_to_folder(path, tmp_path / "gen", name="model", scratch=scratch)
     graph = read_model(path)
     x = graph.tensor(graph.inputs[0])
     sample = np.random.default_rng(9).integers(-128, 127, x.shape, endpoint=True, dtype=np.int8)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from tinyc.plan_memory import PLACEMENT_ORDERS, Buffer, _liveness_bound, _place
@@ -49,3 +50,40 @@ def test_chain_of_layers_reuses_memory():
     assert max(offsets[b.key] + b.size for b in buffers) == 200
     assert _liveness_bound(buffers, 3) == 200
 
+
+
+def _live_ranges(compiled, step_index):
+    """(start, end) arena ranges of the activations live at a step."""
+    from tinyc.plan_memory import _alias_roots, _buffers
+
+    model, plan = compiled.model, compiled.plan
+    root = _alias_roots(model)
+    for buf in _buffers(model, root):
+        if buf.first <= step_index <= buf.last:
+            start = plan.offsets[int(buf.key[1:])]
+            yield start, start + buf.size
+
+
+@pytest.mark.parametrize("policy", ["auto", "always", "never"])
+@pytest.mark.parametrize("model", ["kws_ref_model.tflite", "pretrainedResnet_quant.tflite",
+                                   "micro_speech_quantized.tflite"])
+def test_scratch_buffers_sit_in_free_space(model, policy):
+    from conftest import SHARED_MODELS
+    from tinyc import compile_model
+
+    compiled = compile_model(SHARED_MODELS / model, scratch=policy)
+    baseline = compile_model(SHARED_MODELS / model, scratch="never").plan.arena_bytes
+    for step, offset in compiled.plan.scratch_offsets.items():
+        size = compiled.model.steps[step].scratch_bytes
+        assert size > 0 and offset + size <= compiled.plan.arena_bytes
+        for start, end in _live_ranges(compiled, step):
+            assert offset + size <= start or end <= offset, (step, offset, start, end)
+    wants_scratch = [s for s in compile_model(SHARED_MODELS / model, scratch="always").model.calls
+                     if s.scratch_bytes]
+    if policy == "auto":
+        assert compiled.plan.arena_bytes == baseline  # scratch never grows the arena
+    if policy == "always":
+        assert len(compiled.plan.scratch_offsets) == len(wants_scratch)
+    if policy == "never":
+        assert not compiled.plan.scratch_offsets
+        assert all(s.scratch_bytes == 0 for s in compiled.model.calls)

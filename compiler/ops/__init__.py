@@ -63,6 +63,9 @@ class KernelCall:
     arrays: tuple[ConstArray, ...] = ()
     scratch_bytes: int = 0
     reads: tuple[int, ...] = field(default=())  # tensors read; default: the TensorArgs
+    # A call that needs no scratch and computes the same bytes, used when the planner has no room
+    # for the scratch buffer (see plan_memory.py). None: the scratch is always given.
+    fallback: KernelCall | None = None
 
     def tensors_read(self) -> tuple[int, ...]:
         return self.reads or tuple(a.tensor for a in self.args if isinstance(a, TensorArg))

@@ -13,7 +13,7 @@ is bit-exact (see runtime/conv.h).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -23,6 +23,7 @@ from . import (
     ArrayArg,
     ConstArray,
     KernelCall,
+    ScratchArg,
     TensorArg,
     optional_input,
     register,
@@ -32,9 +33,8 @@ from . import (
 )
 
 ACTIVATIONS = {"NONE", "RELU", "RELU6", "RELU_N1_TO_1"}
-# Longest column (filter_height * filter_width * input_depth) that tinyc_conv_im2col_s8 gathers on
-# the stack: TINYC_CONV_GATHER_MAX in runtime/conv.h.
-GATHER_MAX_K = 256
+# Depthwise tap lists index taps with one byte (runtime/depthwise_conv.h).
+MAX_LISTED_TAPS = 256
 PADDINGS = {"SAME", "VALID"}
 NOTES = ("per-channel or per-tensor int8 weights (zero point 0); int32 bias optional; "
          "SAME/VALID padding, any stride and dilation; fused NONE/RELU/RELU6/RELU_N1_TO_1")
@@ -58,26 +58,23 @@ def lower_conv(graph: Graph, op: Op) -> KernelCall:
     channels = w.shape[0]
     window = _window(op, x, w.shape[1:3], y, channels)
     multipliers, shifts = _multipliers(op, x, w, y, channels, axis=0)
-    folded = _fold_bias(x, w, bias, channels, sum_axes=(1, 2, 3))
+    folded = _fold_bias(x.zero_point, w, bias, channels, sum_axes=(1, 2, 3))
     pointwise = w.shape[1:3] == (1, 1) and window.stride == (1, 1) and window.padding == (0, 0)
     params = _geometry(x, w.shape[1:3], y) + _rest(op, x, y, window)
     column = w.size // channels  # filter_height * filter_width * input_depth
-    if pointwise or column <= GATHER_MAX_K:  # 2x2 matrix product: filter rows interleaved
-        function = "tinyc_conv_1x1_s8" if pointwise else "tinyc_conv_im2col_s8"
-        filter_arg = ArrayArg("filter")
-        arrays = (ConstArray("filter", "int8_t", interleave_rows(w.data.reshape(channels, -1))),)
-    else:  # windows read in place: TFLite's OHWI layout as it is
-        function, filter_arg, arrays = "tinyc_conv_s8", TensorArg(w.index), ()
-    return KernelCall(
-        op=op,
-        function=function,
-        header="conv.h",
-        params_type="tinyc_conv_s8_params",
-        params=params,
-        args=(TensorArg(x.index), filter_arg, ArrayArg("bias"), ArrayArg("multiplier"),
-              ArrayArg("shift"), TensorArg(y.index)),
-        arrays=arrays + _arrays(folded, multipliers, shifts),
-    )
+    io = (TensorArg(x.index), ArrayArg("filter"), ArrayArg("bias"), ArrayArg("multiplier"),
+          ArrayArg("shift"), TensorArg(y.index))
+    constants = _arrays(folded, multipliers, shifts)
+    # Windows read in place, TFLite's OHWI layout as it is: needs no scratch.
+    in_place = KernelCall(
+        op=op, function="tinyc_conv_s8", header="conv.h", params_type="tinyc_conv_s8_params",
+        params=params, args=(io[0], TensorArg(w.index)) + io[2:], arrays=constants)
+    # 2x2 matrix products: filter rows interleaved
+    matrix = (ConstArray("filter", "int8_t", interleave_rows(w.data.reshape(channels, -1))),)
+    if pointwise:
+        return replace(in_place, function="tinyc_conv_1x1_s8", args=io, arrays=matrix + constants)
+    return replace(in_place, function="tinyc_conv_im2col_s8", args=io + (ScratchArg(),),
+                   arrays=matrix + constants, scratch_bytes=2 * column, fallback=in_place)
 
 
 def interleave_rows(matrix: np.ndarray) -> np.ndarray:
@@ -110,18 +107,26 @@ def lower_depthwise_conv(graph: Graph, op: Op) -> KernelCall:
                               f"{x.shape[3]} and filter channels {channels}")
     window = _window(op, x, w.shape[1:3], y, channels)
     multipliers, shifts = _multipliers(op, x, w, y, channels, axis=3)
-    folded = _fold_bias(x, w, bias, channels, sum_axes=(0, 1, 2))
+    folded = _fold_bias(x.zero_point, w, bias, channels, sum_axes=(0, 1, 2))
     geometry = _geometry(x, w.shape[1:3], y)
     params = geometry + (("depth_multiplier", multiplier_depth),) + _rest(op, x, y, window)
-    return KernelCall(
+    listed = KernelCall(
         op=op,
         function="tinyc_depthwise_conv_s8",
         header="depthwise_conv.h",
         params_type="tinyc_depthwise_conv_s8_params",
         params=params,
-        args=_args(x, w, y),
+        args=_args(x, w, y) + (ScratchArg(),),
         arrays=_arrays(folded, multipliers, shifts),
+        scratch_bytes=5 * w.shape[1] * w.shape[2],  # an int32 offset and a 1-byte index per tap
     )
+    # No scratch: TFLM's (x - zero_point) * w sums over the clipped window, plain bias.
+    plain_bias = _fold_bias(0, w, bias, channels, sum_axes=(0, 1, 2))
+    direct = replace(listed, function="tinyc_depthwise_conv_direct_s8", args=_args(x, w, y),
+                     arrays=_arrays(plain_bias, multipliers, shifts), scratch_bytes=0)
+    if w.shape[1] * w.shape[2] > MAX_LISTED_TAPS:
+        return direct
+    return replace(listed, fallback=direct)
 
 
 def _tensors(graph: Graph, op: Op) -> tuple[Tensor, Tensor, Tensor | None, Tensor]:
@@ -186,11 +191,11 @@ def _multipliers(op: Op, x: Tensor, w: Tensor, y: Tensor, channels: int,
     return conv_multipliers(x.scale, scales, y.scale, channels)
 
 
-def _fold_bias(x: Tensor, w: Tensor, bias: Tensor | None, channels: int,
+def _fold_bias(zero_point: int, w: Tensor, bias: Tensor | None, channels: int,
                sum_axes: tuple[int, ...]) -> np.ndarray:
-    """bias - input_zero_point * (sum of each channel's weights), wrapped to int32."""
+    """bias - zero_point * (sum of each channel's weights), wrapped to int32."""
     values = bias.data.astype(np.int64) if bias is not None else np.zeros(channels, np.int64)
-    values = values - x.zero_point * w.data.astype(np.int64).sum(axis=sum_axes)
+    values = values - zero_point * w.data.astype(np.int64).sum(axis=sum_axes)
     return ((values + (1 << 31)) % (1 << 32) - (1 << 31)).astype(np.int32)
 
 
