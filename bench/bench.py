@@ -16,7 +16,6 @@ A model tinyc cannot compile (yet) is skipped with a one-line reason.
 from __future__ import annotations
 
 import argparse
-import ctypes
 import gc
 import itertools
 import json
@@ -33,6 +32,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from tinyc.errors import TinycError
+from tinyc.verify.tflm_memory import capture_fd2, parse_allocations
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"
@@ -74,40 +75,6 @@ class Skip(Exception):
 # --------------------------------------------------------------------------------------------
 # TFLM side
 # --------------------------------------------------------------------------------------------
-
-
-def capture_fd2(action: Callable[[], object]) -> str:
-    """Run `action` with file descriptor 2 redirected to a temporary file; return what it wrote.
-
-    TFLM's Python interpreter prints from C++ (fprintf(stderr)), so sys.stderr cannot catch it.
-    """
-    sys.stderr.flush()
-    saved = os.dup(2)
-    with tempfile.TemporaryFile(mode="w+b") as tmp:
-        try:
-            os.dup2(tmp.fileno(), 2)
-            action()
-            _fflush_all()
-        finally:
-            os.dup2(saved, 2)
-            os.close(saved)
-        tmp.seek(0)
-        return tmp.read().decode("utf-8", "replace")
-
-
-def _fflush_all() -> None:
-    try:
-        ctypes.CDLL(None).fflush(None)
-    except (OSError, AttributeError):
-        pass
-
-
-def parse_allocations(text: str) -> dict[str, int]:
-    """'Arena allocation total/head/tail N bytes' lines of RecordingMicroAllocator."""
-    found = dict(re.findall(r"Arena allocation (total|head|tail) (\d+) bytes", text))
-    if "total" not in found or "head" not in found:
-        raise Skip(f"could not parse TFLM print_allocations output: {text[:200]!r}")
-    return {k: int(v) for k, v in found.items()}
 
 
 def tflm_interpreter(model: bytes | Path, arena_size: int = 1 << 24):
@@ -433,7 +400,6 @@ class Result:
 
 
 def bench_model(path: Path, args: argparse.Namespace) -> Result:
-    from tinyc.errors import TinycError
     from tinyc.pipeline import compile_model
     from tinyc.verify import build_host_model
     from tinyc.verify.compare import random_inputs
@@ -480,7 +446,10 @@ def bench_model(path: Path, args: argparse.Namespace) -> Result:
     )
 
     # Arena: TFLM's recording allocator after an invoke (as ../shared/models/README.md does it).
-    alloc = parse_allocations(capture_fd2(interp.print_allocations))
+    try:
+        alloc = parse_allocations(capture_fd2(interp.print_allocations))
+    except TinycError as exc:
+        raise Skip(str(exc)) from None
     result.add("arena, bytes: vs TFLM head (activation plan)", plan.arena_bytes, alloc["head"])
     result.add("arena, bytes: vs TFLM total (x86-64 host)", plan.arena_bytes, alloc["total"])
     over_bound = plan.arena_bytes / max(plan.liveness_bound, 1)

@@ -151,13 +151,14 @@ def test_skips_a_model_it_cannot_compile(tmp_path):
 
 
 def test_capture_fd2_and_parse_allocations():
-    bench = _load_bench()
-    text = bench.capture_fd2(
+    from tinyc.verify.tflm_memory import capture_fd2, parse_allocations
+
+    text = capture_fd2(
         lambda: os.write(
             2, b"[R] Arena allocation total 1504 bytes\n[R] Arena allocation head 32 bytes\n"
         )
     )
-    assert bench.parse_allocations(text) == {"total": 1504, "head": 32}
+    assert parse_allocations(text) == {"total": 1504, "head": 32}
 
 
 def test_empty_model_runs_in_tflm():

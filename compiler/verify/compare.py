@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,6 +19,7 @@ from ..errors import TinycError
 from ..ir import DTYPES, Graph
 from ..pipeline import CompiledModel, compile_model
 from .build import build_host_model
+from .tflm_memory import redirect_fd2
 
 Runner = Callable[[list[np.ndarray]], list[np.ndarray]]
 
@@ -183,13 +184,7 @@ def _import_oracle(module: str, package: str):
 
 
 @contextlib.contextmanager
-def _quiet_stderr():
+def _quiet_stderr() -> Iterator[None]:
     """The interpreters log to fd 2 from C++; keep the report readable."""
-    saved = os.dup(2)
-    try:
-        with open(os.devnull, "w") as null:
-            os.dup2(null.fileno(), 2)
-            yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
+    with open(os.devnull, "wb") as null, redirect_fd2(null):
+        yield
