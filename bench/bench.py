@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+
 from tinyc.errors import TinycError
 from tinyc.verify.tflm_memory import capture_fd2, parse_allocations
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from conftest import REPO, shared_model
 from tflite_builders import cached_model, convert, keras_model
 

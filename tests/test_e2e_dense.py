@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from conftest import assert_bit_exact, shared_model
+
 from tinyc import compile_model
 from tinyc.lower import lower
 from tinyc.read_tflite import read_model
+
+from conftest import assert_bit_exact, shared_model
 
 
 def test_hello_world_from_tflm_examples_is_bit_exact():
@@ -50,6 +52,7 @@ def test_sine_int8_arena_is_two_hidden_layers(sine_models):
 def test_hello_world_is_bit_exact_on_every_possible_input():
     """One int8 input: all 256 values, so nothing is left to chance."""
     import numpy as np
+
     from tinyc.verify.build import build_host_model
     from tinyc.verify.compare import tflm_runner
 

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from conftest import REPO
 
 EXAMPLE = REPO / "examples" / "esp32_breathing"

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import assert_bit_exact
-from tflite_builders import cached_model, convert, quiet_tensorflow, representative_samples
+
 from tinyc.fold import fold_constants
 from tinyc.ir import Graph, Op, QuantParams, Tensor
+
+from conftest import assert_bit_exact
+from tflite_builders import cached_model, convert, quiet_tensorflow, representative_samples
 
 NP_TO_NAME = {np.dtype(np.float32): "float32", np.dtype(np.int8): "int8",
               np.dtype(np.int32): "int32", np.dtype(np.int64): "int64",
@@ -177,6 +179,7 @@ def test_strided_slice_matches_tflm():
     TensorFlow ignores it for a shrunk axis. tinyc folds to what TFLM computes.
     """
     from tflite_micro.python.tflite_micro import runtime
+
     from tinyc.fold_ops import fold_strided_slice
 
     checked = overlapping = 0

@@ -9,9 +9,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import shared_model
+
 from tinyc import compile_to_folder
 from tinyc.verify.compare import tflm_runner
+
+from conftest import shared_model
 
 WARNINGS = ["-Wall", "-Wextra", "-Werror"]
 CXX = ["-std=c++11", "-pedantic", "-fno-exceptions", "-fno-rtti", *WARNINGS]

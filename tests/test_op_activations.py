@@ -19,6 +19,7 @@ from pathlib import Path
 import flatbuffers
 import numpy as np
 import pytest
+
 from conftest import assert_bit_exact
 from tflite_builders import cached_model, single_layer_model
 

@@ -22,8 +22,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import REPO, SHARED_MODELS, assert_bit_exact
-from tflite_builders import cached_model, keras_model, quiet_tensorflow, single_layer_model
+
 from tinyc.errors import UnsupportedError
 from tinyc.lower import lower
 from tinyc.ops.conv import interleave_rows
@@ -31,6 +30,9 @@ from tinyc.pipeline import compile_graph, compile_to_folder
 from tinyc.read_tflite import read_model
 from tinyc.verify.build import build_host_model
 from tinyc.verify.compare import tflm_runner
+
+from conftest import REPO, SHARED_MODELS, assert_bit_exact
+from tflite_builders import cached_model, keras_model, quiet_tensorflow, single_layer_model
 
 SAMPLES = 20
 LOW, HIGH = -0.4, 1.2  # calibration range: input zero point about -64

@@ -16,8 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import assert_bit_exact
-from tflite_builders import cached_model, quiet_tensorflow
+
 from tinyc.errors import UnsupportedError
 from tinyc.ir import Graph, Op, QuantParams, Tensor
 from tinyc.lower import lower
@@ -28,6 +27,9 @@ from tinyc.pipeline import compile_model
 from tinyc.read_tflite import read_model
 from tinyc.verify.build import build_host_model
 from tinyc.verify.compare import tflm_runner
+
+from conftest import assert_bit_exact
+from tflite_builders import cached_model, quiet_tensorflow
 
 VERSION = "v2"  # bump to rebuild this file's cached models
 

@@ -12,11 +12,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import assert_bit_exact
-from tflite_builders import single_layer_model
+
 from tinyc.errors import UnsupportedError
 from tinyc.pipeline import compile_model
 from tinyc.read_tflite import read_model
+
+from conftest import assert_bit_exact
+from tflite_builders import single_layer_model
 
 SAMPLES = 20
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from tinyc.plan_memory import PLACEMENT_ORDERS, Buffer, _liveness_bound, _place
 
 
@@ -68,8 +69,9 @@ def _live_ranges(compiled, step_index):
 @pytest.mark.parametrize("model", ["kws_ref_model.tflite", "pretrainedResnet_quant.tflite",
                                    "micro_speech_quantized.tflite"])
 def test_scratch_buffers_sit_in_free_space(model, policy):
-    from conftest import SHARED_MODELS
     from tinyc import compile_model
+
+    from conftest import SHARED_MODELS
 
     compiled = compile_model(SHARED_MODELS / model, scratch=policy)
     baseline = compile_model(SHARED_MODELS / model, scratch="never").plan.arena_bytes

@@ -17,6 +17,7 @@ import cffi
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from tinyc import quantize as q
 from tinyc.write_files import runtime_sources
 

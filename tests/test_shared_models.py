@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from conftest import SHARED_MODELS, assert_bit_exact
+
 from tinyc import compile_model
 from tinyc.ops import Alias
 from tinyc.verify.tflm_memory import tflm_arena
+
+from conftest import SHARED_MODELS, assert_bit_exact
 
 MODELS = sorted(p.name for p in SHARED_MODELS.glob("*.tflite"))
 
