@@ -2,7 +2,9 @@
 
 int8 lowering folds the input zero point into the bias offline:
     sum_d w[c,d] * (x[d] - zp_in) + b[c]  ==  sum_d w[c,d] * x[d] + (b[c] - zp_in * sum_d w[c,d])
-which is exact in int32, so the kernel's inner loop is a plain int8 dot product.
+which is exact in int32, so the kernel's inner loop is a plain int8 dot product. The weights are
+stored in groups of rows whose 4-value chunks alternate (`group_rows`), so the kernel computes
+four output channels per pass over the input (runtime/fully_connected.h).
 """
 
 from __future__ import annotations
@@ -100,13 +102,14 @@ def _lower_int8(op: Op, shape, x: Tensor, w: Tensor, bias: Tensor | None, y: Ten
         ),
         args=(
             TensorArg(x.index),
-            TensorArg(w.index),
+            ArrayArg("filter"),
             ArrayArg("bias"),
             ArrayArg("multiplier"),
             ArrayArg("shift"),
             TensorArg(y.index),
         ),
         arrays=(
+            ConstArray("filter", "int8_t", group_rows(w.data)),
             ConstArray("bias", "int32_t", _wrap_int32(folded)),
             ConstArray("multiplier", "int32_t", np.array(multipliers, np.int32)),
             ConstArray("shift", "int8_t", np.array(shifts, np.int8)),
@@ -133,6 +136,25 @@ def _lower_float(op: Op, shape, w: Tensor, bias: Tensor | None) -> KernelCall:
         ),
         arrays=(ConstArray("bias", "float", bias_values.astype(np.float32)),),
     )
+
+
+def group_rows(matrix: np.ndarray) -> np.ndarray:
+    """The weight layout runtime/fully_connected.h reads: rows in groups, 4-value chunks alternate.
+
+    Groups of 4 rows while at least 4 are left, then 2 if at least 2 are left, then 1. For the
+    rows r0..r(g-1) of a group and k values a row: r0[0:4] r1[0:4] ... r(g-1)[0:4] r0[4:8] ...,
+    then the k % 4 last values of r0, then of r1, ... A group of one row is the row as it is.
+    """
+    rows, k = matrix.shape
+    whole = k - k % 4
+    parts, start = [], 0
+    while start < rows:
+        g = 4 if rows - start >= 4 else 2 if rows - start >= 2 else 1
+        group = matrix[start : start + g]
+        chunks = group[:, :whole].reshape(g, -1, 4).transpose(1, 0, 2)
+        parts += [chunks.reshape(-1), group[:, whole:].reshape(-1)]
+        start += g
+    return np.concatenate(parts).astype(np.int8)
 
 
 def _wrap_int32(values: np.ndarray) -> np.ndarray:

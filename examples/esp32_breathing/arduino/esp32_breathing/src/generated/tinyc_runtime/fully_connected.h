@@ -1,11 +1,69 @@
 /* tinyc runtime: FULLY_CONNECTED.
- * Mirrors TFLM reference_integer_ops::FullyConnected / FullyConnectedPerChannel and
- * reference_ops::FullyConnected (float). The int8 input offset is folded into `bias` by the
- * compiler (bias[c] - zp_in * sum(w[c,:])), so the inner loop is a plain dot product. */
+ *
+ * int8: computes what TFLM reference_integer_ops::FullyConnected / FullyConnectedPerChannel
+ * compute, bit for bit. How it gets there differs:
+ *
+ * 1. The input offset is folded into `bias` by the compiler:
+ *        bias[c] = b[c] - input_zero_point * sum(filter[c])
+ *    so the inner loops are plain int8 dot products. All int32 arithmetic, so exact (modulo 2^32,
+ *    like TFLM's accumulator), whatever order the products are added in.
+ * 2. Output channels (filter rows) are computed four at a time for one batch row: each loaded
+ *    input value feeds four products. Pairs of batch rows take the rows two at a time (2 x 2
+ *    products per loaded value pair). On cores with the Arm DSP extension (Cortex-M4/M7/M33/
+ *    M55...) four bytes are loaded at once and multiplied two by two (SXTB16 + SMLAD): the sums
+ *    are the same integers.
+ *
+ * Filter layout: the compiler (compiler/ops/fully_connected.py) stores the [output_depth,
+ * accum_depth] weights in groups of rows: groups of 4 rows while at least 4 are left, then a
+ * group of 2 if at least 2 are left, then 1 row. Within a group of g rows of K = accum_depth
+ * values, the 4-value chunks of the g rows alternate (row 0 [0:4], row 1 [0:4], ..., row g-1
+ * [0:4], row 0 [4:8], ...), then come the K % 4 last values of row 0, of row 1, ... A group of
+ * 1 row is the row as it is. Group after group, g * K bytes each.
+ *
+ * float32: reference_ops::FullyConnected's arithmetic in its order (see below), filter as is. */
 #ifndef TINYC_FULLY_CONNECTED_H
 #define TINYC_FULLY_CONNECTED_H
 
 #include "tinyc_common.h"
+
+/* Arm DSP extension, with a GNU-compatible compiler (gcc, clang, Arm Compiler 6) for the
+ * intrinsics and the one inline instruction. Define TINYC_NO_DSP to use the portable C loops. */
+#if defined(__ARM_FEATURE_DSP) && defined(__GNUC__) && !defined(TINYC_NO_DSP)
+#include <arm_acle.h>
+#define TINYC_FC_DSP 1
+
+/* Four int8 values as one word; Cortex-M with DSP allows unaligned word loads. */
+static inline int32_t tinyc_fc_load4(const int8_t *p) {
+  int32_t v;
+  __builtin_memcpy(&v, p, 4);
+  return v;
+}
+
+/* Bytes 1 and 3 sign-extended to two halfwords (SXTB16 with rotation: one instruction, which
+ * compilers do not always form from __sxtb16 and a rotate). */
+static inline int32_t tinyc_fc_sxtb16_odd(int32_t v) {
+  int32_t r;
+  __asm__("sxtb16 %0, %1, ror #8" : "=r"(r) : "r"(v));
+  return r;
+}
+
+/* s + the dot product of the 4 values whose bytes 0, 2 are x_even's halfwords and bytes 1, 3
+ * x_odd's with the 4 int8 values at w. */
+TINYC_ALWAYS_INLINE int32_t tinyc_fc_mac4(int32_t x_even, int32_t x_odd, const int8_t *w,
+                                          int32_t s) {
+  const int32_t v = tinyc_fc_load4(w);
+  return __smlad(x_odd, tinyc_fc_sxtb16_odd(v), __smlad(x_even, __sxtb16(v), s));
+}
+#endif
+
+/* Keep hot loops out of line where the compiler allows it: register allocators (gcc -Os in
+ * particular) keep a loop's values in registers much better when they see that loop alone than
+ * when it is inlined into the loops around it. */
+#if defined(__GNUC__)
+#define TINYC_FC_NOINLINE static __attribute__((noinline, unused))
+#else
+#define TINYC_FC_NOINLINE static inline
+#endif
 
 typedef struct {
   int32_t batches;
@@ -17,20 +75,180 @@ typedef struct {
   int32_t activation_max;
 } tinyc_fully_connected_s8_params;
 
+/* One 4-value chunk of x against the chunks of the 4 rows of a group at w (w[0:4] row 0, ...,
+ * w[12:16] row 3). */
+TINYC_ALWAYS_INLINE void tinyc_fc_chunk_1x4_s8(const int8_t *x, const int8_t *w, int32_t *s0,
+                                               int32_t *s1, int32_t *s2, int32_t *s3) {
+#ifdef TINYC_FC_DSP
+  const int32_t a = tinyc_fc_load4(x);
+  const int32_t a_even = __sxtb16(a), a_odd = tinyc_fc_sxtb16_odd(a);
+  *s0 = tinyc_fc_mac4(a_even, a_odd, w, *s0);
+  *s1 = tinyc_fc_mac4(a_even, a_odd, w + 4, *s1);
+  *s2 = tinyc_fc_mac4(a_even, a_odd, w + 8, *s2);
+  *s3 = tinyc_fc_mac4(a_even, a_odd, w + 12, *s3);
+#else
+  for (int32_t j = 0; j < 4; ++j) {
+    const int32_t a = x[j];
+    *s0 += a * w[j];
+    *s1 += a * w[4 + j];
+    *s2 += a * w[8 + j];
+    *s3 += a * w[12 + j];
+  }
+#endif
+}
+
+/* s[r] = bias[r] + x . row r, r < 4, for the group of 4 rows of k values at w (layout at the
+ * top). */
+TINYC_FC_NOINLINE void tinyc_fc_dot_1x4_s8(const int8_t *x, const int8_t *w, int32_t k,
+                                           const int32_t *bias, int32_t s[4]) {
+  int32_t s0 = bias[0], s1 = bias[1], s2 = bias[2], s3 = bias[3];
+  for (int32_t i = k >> 3; i > 0; --i) { /* two chunks per iteration: half the loop overhead */
+    tinyc_fc_chunk_1x4_s8(x, w, &s0, &s1, &s2, &s3);
+    tinyc_fc_chunk_1x4_s8(x + 4, w + 16, &s0, &s1, &s2, &s3);
+    x += 8;
+    w += 32;
+  }
+  if (k & 4) {
+    tinyc_fc_chunk_1x4_s8(x, w, &s0, &s1, &s2, &s3);
+    x += 4;
+    w += 16;
+  }
+  const int32_t tail = k & 3;
+  for (int32_t j = 0; j < tail; ++j) {
+    const int32_t a = x[j];
+    s0 += a * w[j];
+    s1 += a * w[tail + j];
+    s2 += a * w[2 * tail + j];
+    s3 += a * w[3 * tail + j];
+  }
+  s[0] = s0;
+  s[1] = s1;
+  s[2] = s2;
+  s[3] = s3;
+}
+
+/* For two neighbouring rows ra, rb of a group and two batch rows x0, x1: s[0] = bias[0] + x0 . ra,
+ * s[1] = bias[1] + x0 . rb, s[4] = bias[0] + x1 . ra, s[5] = bias[1] + x1 . rb. ra's chunks are
+ * at w, w + stride, ..., rb's 4 bytes after ra's; their k % 4 last values at tail (ra) and
+ * tail + k % 4 (rb). */
+TINYC_FC_NOINLINE void tinyc_fc_dot_2x2_s8(const int8_t *x0, const int8_t *x1, const int8_t *w,
+                                           int32_t stride, const int8_t *tail, int32_t k,
+                                           const int32_t *bias, int32_t s[6]) {
+  int32_t s00 = bias[0], s01 = bias[1], s10 = bias[0], s11 = bias[1];
+  for (int32_t i = k >> 2; i > 0; --i) {
+#ifdef TINYC_FC_DSP
+    const int32_t a = tinyc_fc_load4(x0), b = tinyc_fc_load4(x1);
+    const int32_t a_even = __sxtb16(a), a_odd = tinyc_fc_sxtb16_odd(a);
+    const int32_t b_even = __sxtb16(b), b_odd = tinyc_fc_sxtb16_odd(b);
+    int32_t v = tinyc_fc_load4(w);
+    int32_t v_even = __sxtb16(v), v_odd = tinyc_fc_sxtb16_odd(v);
+    s00 = __smlad(a_odd, v_odd, __smlad(a_even, v_even, s00));
+    s10 = __smlad(b_odd, v_odd, __smlad(b_even, v_even, s10));
+    v = tinyc_fc_load4(w + 4);
+    v_even = __sxtb16(v);
+    v_odd = tinyc_fc_sxtb16_odd(v);
+    s01 = __smlad(a_odd, v_odd, __smlad(a_even, v_even, s01));
+    s11 = __smlad(b_odd, v_odd, __smlad(b_even, v_even, s11));
+#else
+    for (int32_t j = 0; j < 4; ++j) {
+      const int32_t a = x0[j], b = x1[j], va = w[j], vb = w[4 + j];
+      s00 += a * va;
+      s01 += a * vb;
+      s10 += b * va;
+      s11 += b * vb;
+    }
+#endif
+    x0 += 4;
+    x1 += 4;
+    w += stride;
+  }
+  const int32_t n = k & 3;
+  for (int32_t j = 0; j < n; ++j) {
+    const int32_t a = x0[j], b = x1[j], va = tail[j], vb = tail[n + j];
+    s00 += a * va;
+    s01 += a * vb;
+    s10 += b * va;
+    s11 += b * vb;
+  }
+  s[0] = s00;
+  s[1] = s01;
+  s[4] = s10;
+  s[5] = s11;
+}
+
+/* s + x . r for one row r of a group: chunks at w, w + stride, ..., its k % 4 last values at
+ * tail. */
+TINYC_FC_NOINLINE int32_t tinyc_fc_dot_1x1_s8(const int8_t *x, const int8_t *w, int32_t stride,
+                                              const int8_t *tail, int32_t k, int32_t s) {
+  for (int32_t i = k >> 2; i > 0; --i) {
+#ifdef TINYC_FC_DSP
+    const int32_t a = tinyc_fc_load4(x);
+    s = tinyc_fc_mac4(__sxtb16(a), tinyc_fc_sxtb16_odd(a), w, s);
+#else
+    s += x[0] * w[0] + x[1] * w[1] + x[2] * w[2] + x[3] * w[3];
+#endif
+    x += 4;
+    w += stride;
+  }
+  for (int32_t j = 0; j < (k & 3); ++j) s += x[j] * tail[j];
+  return s;
+}
+
+/* Requantize the n sums s[0..n) of channels c.. c + n - 1 into out (TFLM's
+ * MultiplyByQuantizedMultiplier, output offset, activation clamp). Out of line: the loops that
+ * call it keep their registers. */
+TINYC_FC_NOINLINE void tinyc_fc_output_s8(const tinyc_fully_connected_s8_params *p,
+                                          const int32_t *s, int32_t n, const int32_t *multiplier,
+                                          const int8_t *shift, int8_t *out) {
+  /* Locals: the int8 stores to `out` could alias the parameters as far as the compiler knows. */
+  const int32_t offset = p->output_offset, lo = p->activation_min, hi = p->activation_max;
+  if (!p->per_channel && *shift < 0 && *multiplier >= (1 << 30)) {
+    /* One multiplier for all, in tinyc_requantize's usual range: the compiler sees the test
+     * once, drops the other branch and computes what depends on the multiplier once. */
+    const int32_t m = *multiplier, e = *shift;
+    for (int32_t j = 0; j < n; ++j)
+      out[j] = tinyc_clamp_s8(tinyc_requantize(s[j], m, e) + offset, lo, hi);
+  } else {
+    const int32_t step = p->per_channel;
+    for (int32_t j = 0; j < n; ++j, multiplier += step, shift += step)
+      out[j] = tinyc_clamp_s8(tinyc_requantize(s[j], *multiplier, *shift) + offset, lo, hi);
+  }
+}
+
+/* filter: the compiler's layout (see the top); bias: with the input offset folded in;
+ * multiplier/shift: output_depth of each, or 1 when per_channel is 0. */
 static inline void tinyc_fully_connected_s8(const tinyc_fully_connected_s8_params *p,
                                             const int8_t *TINYC_RESTRICT input,
                                             const int8_t *TINYC_RESTRICT filter,
                                             const int32_t *bias, const int32_t *multiplier,
                                             const int8_t *shift, int8_t *TINYC_RESTRICT output) {
-  for (int32_t b = 0; b < p->batches; ++b) {
-    const int8_t *in = input + b * p->accum_depth;
-    for (int32_t c = 0; c < p->output_depth; ++c) {
-      const int8_t *w = filter + c * p->accum_depth;
-      int32_t acc = bias[c];
-      for (int32_t d = 0; d < p->accum_depth; ++d) acc += (int32_t)w[d] * (int32_t)in[d];
+  const int32_t k = p->accum_depth, depth = p->output_depth, whole = k & ~3, tail = k & 3;
+  for (int32_t b = 0; b < p->batches; b += 2) {
+    const int32_t two = b + 1 < p->batches;
+    const int8_t *x0 = input + b * k, *x1 = x0 + k;
+    int8_t *out0 = output + b * depth, *out1 = out0 + depth;
+    const int8_t *w = filter;
+    for (int32_t c = 0; c < depth;) {
+      const int32_t g = depth - c >= 4 ? 4 : depth - c >= 2 ? 2 : 1; /* rows in this group */
+      const int8_t *tails = w + g * whole;
+      int32_t s[8]; /* batch row b: s[0..g), batch row b + 1: s[4..4 + g) */
+      if (two && g > 1) {
+        for (int32_t r = 0; r < g; r += 2)
+          tinyc_fc_dot_2x2_s8(x0, x1, w + 4 * r, 4 * g, tails + r * tail, k, bias + c + r, s + r);
+      } else if (g == 4) {
+        tinyc_fc_dot_1x4_s8(x0, w, k, bias + c, s);
+      } else {
+        for (int32_t r = 0; r < g; ++r) {
+          s[r] = tinyc_fc_dot_1x1_s8(x0, w + 4 * r, 4 * g, tails + r * tail, k, bias[c + r]);
+          if (two)
+            s[4 + r] = tinyc_fc_dot_1x1_s8(x1, w + 4 * r, 4 * g, tails + r * tail, k, bias[c + r]);
+        }
+      }
       const int32_t q = p->per_channel ? c : 0;
-      acc = tinyc_requantize(acc, multiplier[q], shift[q]) + p->output_offset;
-      output[b * p->output_depth + c] = tinyc_clamp_s8(acc, p->activation_min, p->activation_max);
+      tinyc_fc_output_s8(p, s, g, multiplier + q, shift + q, out0 + c);
+      if (two) tinyc_fc_output_s8(p, s + 4, g, multiplier + q, shift + q, out1 + c);
+      c += g;
+      w += g * k;
     }
   }
 }
