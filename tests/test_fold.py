@@ -16,6 +16,7 @@ from tinyc.fold import fold_constants
 from tinyc.ir import Graph, Op, QuantParams, Tensor
 
 from conftest import assert_bit_exact
+from flatbuffer_models import TensorSpec, single_op_tflite
 from tflite_builders import cached_model, convert, quiet_tensorflow, representative_samples
 
 NP_TO_NAME = {np.dtype(np.float32): "float32", np.dtype(np.int8): "int8",
@@ -134,44 +135,6 @@ def test_strided_slice_matches_tensorflow(tf):
     assert checked > 200
 
 
-def single_op_tflite(kind: str, tensors: list[tuple], inputs: list[int], outputs: list[int],
-                     options: tuple[str, dict] | None = None) -> bytes:
-    """A model of one op. `tensors`: (shape, numpy dtype, constant values or None) each;
-    `options`: (options table name, {field: value})."""
-    import flatbuffers
-    from ai_edge_litert import schema_py_generated as s
-
-    types = {np.int32: s.TensorType.INT32, np.float32: s.TensorType.FLOAT32}
-    subgraph = s.SubGraphT()
-    subgraph.tensors, buffers = [], [s.BufferT()]
-    for i, (shape, dtype, values) in enumerate(tensors):
-        t = s.TensorT()
-        t.shape, t.type, t.buffer, t.name = list(shape), types[dtype], len(buffers), f"t{i}"
-        subgraph.tensors.append(t)
-        buffer = s.BufferT()
-        if values is not None:
-            buffer.data = list(np.asarray(values, dtype).tobytes())
-        buffers.append(buffer)
-    op = s.OperatorT()
-    op.opcodeIndex, op.inputs, op.outputs = 0, list(range(len(tensors) - len(outputs))), outputs
-    if options is not None:
-        table, fields = options
-        op.builtinOptionsType = getattr(s.BuiltinOptions, table)
-        op.builtinOptions = getattr(s, table + "T")()
-        for field, value in fields.items():
-            setattr(op.builtinOptions, field, value)
-    subgraph.inputs, subgraph.outputs, subgraph.operators = inputs, outputs, [op]
-    code = s.OperatorCodeT()
-    code.builtinCode = code.deprecatedBuiltinCode = getattr(s.BuiltinOperator, kind)
-    code.version = 1
-    model = s.ModelT()
-    model.version, model.operatorCodes, model.subgraphs = 3, [code], [subgraph]
-    model.buffers = buffers
-    builder = flatbuffers.Builder(1024)
-    builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
-    return bytes(builder.Output())
-
-
 def test_strided_slice_matches_tflm():
     """The folder against TFLM's kernel, begin_mask on shrunk axes included.
 
@@ -195,12 +158,12 @@ def test_strided_slice_matches_tflm():
         rank = x.ndim
         model = single_op_tflite(
             "STRIDED_SLICE",
-            [(x.shape, np.int32, None), ((rank,), np.int32, begin), ((rank,), np.int32, end),
-             ((rank,), np.int32, strides), (out_shape, np.int32, None)],
-            inputs=[0], outputs=[4],
-            options=("StridedSliceOptions", {"beginMask": masks["begin_mask"],
-                                             "endMask": masks["end_mask"],
-                                             "shrinkAxisMask": masks["shrink_axis_mask"]}))
+            [TensorSpec(x.shape, np.int32), TensorSpec((rank,), np.int32, data=begin),
+             TensorSpec((rank,), np.int32, data=end), TensorSpec((rank,), np.int32, data=strides),
+             TensorSpec(out_shape, np.int32)],
+            inputs=[0], outputs=[4], options="StridedSliceOptions",
+            beginMask=masks["begin_mask"], endMask=masks["end_mask"],
+            shrinkAxisMask=masks["shrink_axis_mask"])
         interpreter = runtime.Interpreter.from_bytes(model, arena_size=1 << 16)
         interpreter.set_input(x, 0)
         interpreter.invoke()
@@ -353,7 +316,7 @@ def test_range_matches_litert(start, limit, delta):
     dtype = np.float32 if isinstance(start, float) else np.int32
     args = [np.array(v, dtype) for v in (start, limit, delta)]
     size = len(np.arange(start, limit, delta))
-    model = single_op_tflite("RANGE", [((), dtype, None)] * 3 + [((size,), dtype, None)],
+    model = single_op_tflite("RANGE", [TensorSpec((), dtype)] * 3 + [TensorSpec((size,), dtype)],
                              inputs=[0, 1, 2], outputs=[3])
     interpreter = Interpreter(model_content=model)
     interpreter.allocate_tensors()

@@ -16,11 +16,11 @@ from __future__ import annotations
 from functools import cache
 from pathlib import Path
 
-import flatbuffers
 import numpy as np
 import pytest
 
 from conftest import assert_bit_exact
+from flatbuffer_models import TensorSpec, single_op_tflite
 from tflite_builders import cached_model, single_layer_model
 
 ALL_INT8 = np.arange(-128, 128, dtype=np.int8).reshape(1, 256)
@@ -29,42 +29,14 @@ ALL_INT8 = np.arange(-128, 128, dtype=np.int8).reshape(1, 256)
 # --- single-op flatbuffers with exact quantization parameters ---
 
 
-def single_op_tflite(kind: str, input_q: tuple[float, int], output_q: tuple[float, int],
-                     alpha: float | None = None) -> bytes:
-    """A model of one int8 op on a [1, 256] tensor, with the given (scale, zero point)s."""
-    from ai_edge_litert import schema_py_generated as s
-
-    def tensor(name: str, buffer: int, q: tuple[float, int]):
-        t = s.TensorT()
-        t.shape, t.type, t.buffer, t.name = [1, 256], s.TensorType.INT8, buffer, name
-        t.quantization = s.QuantizationParametersT()
-        t.quantization.scale, t.quantization.zeroPoint = [q[0]], [q[1]]
-        return t
-
-    code = s.OperatorCodeT()
-    code.builtinCode = code.deprecatedBuiltinCode = getattr(s.BuiltinOperator, kind)
-    code.version = 1
-    op = s.OperatorT()
-    op.opcodeIndex, op.inputs, op.outputs = 0, [0], [1]
-    if alpha is not None:
-        op.builtinOptionsType = s.BuiltinOptions.LeakyReluOptions
-        op.builtinOptions = s.LeakyReluOptionsT()
-        op.builtinOptions.alpha = alpha
-    subgraph = s.SubGraphT()
-    subgraph.tensors = [tensor("input", 1, input_q), tensor("output", 2, output_q)]
-    subgraph.inputs, subgraph.outputs, subgraph.operators = [0], [1], [op]
-    model = s.ModelT()
-    model.version, model.operatorCodes, model.subgraphs = 3, [code], [subgraph]
-    model.buffers = [s.BufferT() for _ in range(3)]
-    builder = flatbuffers.Builder(1024)
-    builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
-    return bytes(builder.Output())
-
-
 def single_op_model(kind: str, input_q: tuple[float, int], output_q: tuple[float, int],
                     alpha: float | None = None) -> Path:
+    """A model of one int8 op on a [1, 256] tensor, with the given (scale, zero point)s."""
     key = f"act-{kind}-{input_q}-{output_q}-{alpha}"
-    return cached_model(key, lambda: single_op_tflite(kind, input_q, output_q, alpha))
+    tensors = [TensorSpec([1, 256], np.int8, input_q, name="input"),
+               TensorSpec([1, 256], np.int8, output_q, name="output")]
+    options = {} if alpha is None else {"options": "LeakyReluOptions", "alpha": alpha}
+    return cached_model(key, lambda: single_op_tflite(kind, tensors, [0], [1], **options))
 
 
 def tflm_outputs(path: Path, x: np.ndarray) -> np.ndarray:

@@ -29,6 +29,7 @@ from tinyc.verify.build import build_host_model
 from tinyc.verify.compare import tflm_runner
 
 from conftest import assert_bit_exact
+from flatbuffer_models import TensorSpec, single_op_tflite
 from tflite_builders import cached_model, quiet_tensorflow
 
 VERSION = "v2"  # bump to rebuild this file's cached models
@@ -366,38 +367,18 @@ def binary_op_tflite(
     activation: str = "NONE",
 ) -> bytes:
     """A model of one int8 ADD/SUB/MUL with the given shapes and (scale, zero point)s."""
-    import flatbuffers
     from ai_edge_litert import schema_py_generated as s
 
-    def tensor(name: str, buffer: int, shape: list[int], q: tuple[float, int]):
-        t = s.TensorT()
-        t.shape, t.type, t.buffer, t.name = shape, s.TensorType.INT8, buffer, name
-        t.quantization = s.QuantizationParametersT()
-        t.quantization.scale, t.quantization.zeroPoint = [q[0]], [q[1]]
-        return t
-
-    code = s.OperatorCodeT()
-    code.builtinCode = code.deprecatedBuiltinCode = getattr(s.BuiltinOperator, kind)
-    code.version = 1
-    op = s.OperatorT()
-    op.opcodeIndex, op.inputs, op.outputs = 0, [0, 1], [2]
-    option = kind.capitalize() + "Options"
-    op.builtinOptionsType = getattr(s.BuiltinOptions, option)
-    op.builtinOptions = getattr(s, option + "T")()
-    op.builtinOptions.fusedActivationFunction = getattr(s.ActivationFunctionType, activation)
-    subgraph = s.SubGraphT()
-    subgraph.tensors = [
-        tensor("x1", 1, shape1, q1),
-        tensor("x2", 2, shape2, q2),
-        tensor("y", 3, out_shape, qo),
+    tensors = [
+        TensorSpec(shape1, np.int8, q1, name="x1"),
+        TensorSpec(shape2, np.int8, q2, name="x2"),
+        TensorSpec(out_shape, np.int8, qo, name="y"),
     ]
-    subgraph.inputs, subgraph.outputs, subgraph.operators = [0, 1], [2], [op]
-    model = s.ModelT()
-    model.version, model.operatorCodes, model.subgraphs = 3, [code], [subgraph]
-    model.buffers = [s.BufferT() for _ in range(4)]
-    builder = flatbuffers.Builder(1024)
-    builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
-    return bytes(builder.Output())
+    activation_code = getattr(s.ActivationFunctionType, activation)
+    return single_op_tflite(
+        kind, tensors, [0, 1], [2], kind.capitalize() + "Options",
+        fusedActivationFunction=activation_code,
+    )
 
 
 ALL_INT8 = np.arange(-128, 128, dtype=np.int8)

@@ -18,6 +18,7 @@ from tinyc.pipeline import compile_model
 from tinyc.read_tflite import read_model
 
 from conftest import assert_bit_exact
+from flatbuffer_models import pack
 from tflite_builders import single_layer_model
 
 SAMPLES = 20
@@ -345,14 +346,11 @@ def test_unsupported_softmax_output_quantization_is_named(tmp_path):
 
 def patch_model(source: Path, target: Path, edit) -> Path:
     """Copy of a .tflite with `edit(ModelT)` applied (the flatbuffer object API)."""
-    import flatbuffers
     from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as fb
 
     model = fb.ModelT.InitFromPackedBuf(bytearray(source.read_bytes()), 0)
     edit(model)
-    builder = flatbuffers.Builder(1024)
-    builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
-    target.write_bytes(bytes(builder.Output()))
+    target.write_bytes(pack(model))
     return target
 
 
