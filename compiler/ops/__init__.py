@@ -114,6 +114,10 @@ def load_all() -> dict[str, OpInfo]:
 
 # --- helpers for op modules ---
 
+# The fused activations kernels apply as a clamp of the output (TFLM CalculateActivationRange
+# and CalculateActivationRangeQuantized).
+FUSED_ACTIVATIONS = frozenset({"NONE", "RELU", "RELU6", "RELU_N1_TO_1"})
+
 
 def unsupported(op: Op, what: str) -> UnsupportedError:
     return UnsupportedError(f"op {op.index} ({op.kind}): {what}")

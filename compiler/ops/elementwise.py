@@ -19,6 +19,7 @@ from __future__ import annotations
 from ..ir import Graph, Op, Tensor
 from ..quantize import activation_range, quantize_multiplier
 from . import (
+    FUSED_ACTIVATIONS,
     KernelCall,
     TensorArg,
     register,
@@ -28,7 +29,6 @@ from . import (
     unsupported,
 )
 
-ACTIVATIONS = {"NONE", "RELU", "RELU6", "RELU_N1_TO_1"}
 MAX_RANK = 6  # TFLM's RuntimeShape::kMaxSmallSize: shapes of higher rank do not reach the kernel
 LOOPS = 6  # nested loops in the runtime kernels
 LEFT_SHIFT = 20  # add_common.cc / sub_common.cc, int8 outputs
@@ -93,7 +93,7 @@ def _operands(graph: Graph, op: Op) -> tuple[Tensor, Tensor, Tensor]:
     require_types(graph, op, {("int8", "int8", "int8")})
     x1, x2, y = graph.tensor(op.inputs[0]), graph.tensor(op.inputs[1]), graph.tensor(op.outputs[0])
     require_per_tensor(op, x1, x2, y)
-    require_option(op, "fused_activation_function", ACTIVATIONS)
+    require_option(op, "fused_activation_function", FUSED_ACTIVATIONS)
     return x1, x2, y
 
 
@@ -117,7 +117,9 @@ def add_sub_multipliers(s1: float, s2: float, s_out: float) -> list[float]:
     return [s1 / twice_max, s2 / twice_max, twice_max / ((1 << LEFT_SHIFT) * s_out)]
 
 
-def _lower_add_sub(graph: Graph, op: Op) -> KernelCall:
+@register("ADD", types="int8", notes=NOTES)
+@register("SUB", types="int8", notes=NOTES)
+def lower_add_sub(graph: Graph, op: Op) -> KernelCall:
     x1, x2, y = _operands(graph, op)
     reals = add_sub_multipliers(x1.scale, x2.scale, y.scale)
     (m1, sh1), (m2, sh2), (mo, sho) = (
@@ -151,16 +153,6 @@ def _lower_add_sub(graph: Graph, op: Op) -> KernelCall:
         + _loop_params(loops),
         args=(TensorArg(x1.index), TensorArg(x2.index), TensorArg(y.index)),
     )
-
-
-@register("ADD", types="int8", notes=NOTES)
-def lower_add(graph: Graph, op: Op) -> KernelCall:
-    return _lower_add_sub(graph, op)
-
-
-@register("SUB", types="int8", notes=NOTES)
-def lower_sub(graph: Graph, op: Op) -> KernelCall:
-    return _lower_add_sub(graph, op)
 
 
 @register("MUL", types="int8", notes=NOTES)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from ..ir import Graph, Op, Tensor
 from ..quantize import activation_range, f32, float_activation_range
 from . import (
+    FUSED_ACTIVATIONS,
     KernelCall,
     TensorArg,
     register,
@@ -19,7 +20,6 @@ from . import (
     unsupported,
 )
 
-ACTIVATIONS = {"NONE", "RELU", "RELU6", "RELU_N1_TO_1"}
 NOTES = (
     "NHWC; SAME/VALID padding, any stride and filter size; fused NONE/RELU/RELU6/"
     "RELU_N1_TO_1; int8 input and output must share scale and zero point (as TFLM requires)"
@@ -52,7 +52,7 @@ def lower_max_pool(graph: Graph, op: Op) -> KernelCall:
 def _lower_pool(graph: Graph, op: Op, kind: str) -> KernelCall:
     x, y = graph.tensor(op.inputs[0]), graph.tensor(op.outputs[0])
     signature = require_types(graph, op, {("int8", "int8"), ("float32", "float32")})
-    activation = require_option(op, "fused_activation_function", ACTIVATIONS)
+    activation = require_option(op, "fused_activation_function", FUSED_ACTIVATIONS)
     padding = require_option(op, "padding", {"SAME", "VALID"})
     if len(x.shape) != 4 or len(y.shape) != 4:
         raise unsupported(op, f"input of rank {len(x.shape)} is not supported (expected NHWC)")

@@ -17,7 +17,10 @@ from . import Alias, register, unsupported
 NOTES = "any type and rank; no code (the output aliases the input's bytes)"
 
 
-def _alias(graph: Graph, op: Op) -> Alias:
+@register("RESHAPE", types="any", notes=NOTES + "; the shape input may be constant or omitted")
+@register("SQUEEZE", types="any", notes=NOTES)
+@register("EXPAND_DIMS", types="any", notes=NOTES)
+def lower_reshape(graph: Graph, op: Op) -> Alias:
     x, y = graph.tensor(op.inputs[0]), graph.tensor(op.outputs[0])
     if x.dtype != y.dtype:
         raise unsupported(op, f"input type {x.dtype} differs from output type {y.dtype}")
@@ -34,21 +37,6 @@ def _alias(graph: Graph, op: Op) -> Alias:
             "(e.g. one whose output is a model output) is not supported",
         )
     return Alias(op, x.index, y.index)
-
-
-@register("RESHAPE", types="any", notes=NOTES + "; the shape input may be constant or omitted")
-def lower_reshape(graph: Graph, op: Op) -> Alias:
-    return _alias(graph, op)
-
-
-@register("SQUEEZE", types="any", notes=NOTES)
-def lower_squeeze(graph: Graph, op: Op) -> Alias:
-    return _alias(graph, op)
-
-
-@register("EXPAND_DIMS", types="any", notes=NOTES)
-def lower_expand_dims(graph: Graph, op: Op) -> Alias:
-    return _alias(graph, op)
 
 
 @folds("RESHAPE")
