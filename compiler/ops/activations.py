@@ -203,8 +203,12 @@ def calculate_input_radius(input_integer_bits: int, input_left_shift: int,
     return int(math.floor(max_input_rescaled))
 
 
-def logistic_s8(value: int, input_zero_point: int, params: tuple[int, int, int]) -> int:
-    """reference_integer_ops::Logistic for one int8 value (output scale 1/256, zero point -128)."""
+def _logistic_tanh_s8(value: int, input_zero_point: int, params: tuple[int, int, int],
+                      curve: Callable[[int, int], int], output_bits: int,
+                      output_zero_point: int) -> int:
+    """reference_integer_ops::Logistic and Tanh (the same steps) for one int8 value: inputs
+    beyond the radius saturate, the rest are rescaled to Q4.27, go through the gemmlowp `curve`
+    (Q0.31 out) and are rounded to `output_bits` fractional bits."""
     multiplier, left_shift, radius = params
     x = value - input_zero_point
     if x <= -radius:
@@ -212,21 +216,18 @@ def logistic_s8(value: int, input_zero_point: int, params: tuple[int, int, int])
     if x >= radius:
         return 127
     input_in_q4 = multiply_by_quantized_multiplier(x, multiplier, left_shift)
-    output_in_q0 = gemmlowp_logistic(input_in_q4, _INPUT_INTEGER_BITS)
-    return _clamp(_rdbpot(output_in_q0, 31 - 8) - 128, -128, 127)
+    output_in_q0 = curve(input_in_q4, _INPUT_INTEGER_BITS)
+    return _clamp(_rdbpot(output_in_q0, 31 - output_bits) + output_zero_point, -128, 127)
+
+
+def logistic_s8(value: int, input_zero_point: int, params: tuple[int, int, int]) -> int:
+    """Logistic for one int8 value (output scale 1/256, zero point -128)."""
+    return _logistic_tanh_s8(value, input_zero_point, params, gemmlowp_logistic, 8, -128)
 
 
 def tanh_s8(value: int, input_zero_point: int, params: tuple[int, int, int]) -> int:
-    """reference_integer_ops::Tanh for one int8 value (output scale 1/128, zero point 0)."""
-    multiplier, left_shift, radius = params
-    x = value - input_zero_point
-    if x <= -radius:
-        return -128
-    if x >= radius:
-        return 127
-    input_in_q4 = multiply_by_quantized_multiplier(x, multiplier, left_shift)
-    output_in_q0 = gemmlowp_tanh(input_in_q4, _INPUT_INTEGER_BITS)
-    return _clamp(_rdbpot(output_in_q0, 31 - 7), -128, 127)
+    """Tanh for one int8 value (output scale 1/128, zero point 0)."""
+    return _logistic_tanh_s8(value, input_zero_point, params, gemmlowp_tanh, 7, 0)
 
 
 # --- RELU / RELU6 / LEAKY_RELU -------------------------------------------------------------
