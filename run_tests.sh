@@ -19,6 +19,10 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
-python3 -m pip install --disable-pip-version-check -q -e '.[test]'
-python3 -m ruff check compiler tests bench examples
-python3 -m pytest -n 2 "$@"
+# A virtual environment per checkout, so this checkout's editable install never replaces another
+# one's; it sees the system's packages, so what is already installed is not downloaded again.
+[ -x .venv/bin/python ] || python3 -m venv --system-site-packages .venv
+.venv/bin/python -m pip install --disable-pip-version-check -q -e '.[test]'
+export PATH="$PWD/.venv/bin:$PATH"
+python -m ruff check compiler tests bench examples
+python -m pytest -n 2 "$@"
