@@ -7,11 +7,12 @@
  *        bias[c] = b[c] - input_zero_point * sum(filter[c])
  *    so the inner loops are plain int8 dot products. All int32 arithmetic, so exact (modulo 2^32,
  *    like TFLM's accumulator), whatever order the products are added in.
- * 2. Output channels (filter rows) are computed four at a time for one batch row: each loaded
- *    input value feeds four products. Pairs of batch rows take the rows two at a time (2 x 2
- *    products per loaded value pair). On cores with the Arm DSP extension (Cortex-M4/M7/M33/
- *    M55...) four bytes are loaded at once and multiplied two by two (SXTB16 + SMLAD): the sums
- *    are the same integers.
+ * 2. Output channels (filter rows) are computed four at a time (then two, then one for the
+ *    last output_depth % 4), one batch row after the other: each loaded input value feeds four
+ *    products. On cores with the Arm DSP extension (Cortex-M4/M7/M33/M55...) four bytes are
+ *    loaded at once and multiplied two by two (SXTB16 + SMLAD): the sums are the same integers.
+ *    (Two batch rows by two output channels per step, as conv.h does for pixels, measured
+ *    slower than this on Cortex-M4, and most FULLY_CONNECTED calls have one batch row.)
  *
  * Filter layout: the compiler (compiler/ops/fully_connected.py) stores the [output_depth,
  * accum_depth] weights in groups of rows: groups of 4 rows while at least 4 are left, then a
@@ -54,6 +55,16 @@ TINYC_ALWAYS_INLINE int32_t tinyc_fc_mac4(int32_t x_even, int32_t x_odd, const i
   const int32_t v = tinyc_fc_load4(w);
   return __smlad(x_odd, tinyc_fc_sxtb16_odd(v), __smlad(x_even, __sxtb16(v), s));
 }
+#endif
+
+/* A point the optimizer cannot move the computation of x, w and the sums s0..s3 across: one
+ * chunk is finished before the next one's loads. Otherwise gcc -O2 loads two chunks' weights at
+ * once, runs out of registers and spills the sums to the stack. */
+#ifdef TINYC_FC_DSP
+#define TINYC_FC_OPAQUE(x, w, s0, s1, s2, s3) \
+  __asm__("" : "+r"(x), "+r"(w), "+r"(s0), "+r"(s1), "+r"(s2), "+r"(s3))
+#else
+#define TINYC_FC_OPAQUE(x, w, s0, s1, s2, s3) ((void)0)
 #endif
 
 /* Keep hot loops out of line where the compiler allows it: register allocators (gcc -Os in
@@ -104,9 +115,13 @@ TINYC_FC_NOINLINE void tinyc_fc_dot_1x4_s8(const int8_t *x, const int8_t *w, int
   int32_t s0 = bias[0], s1 = bias[1], s2 = bias[2], s3 = bias[3];
   for (int32_t i = k >> 3; i > 0; --i) { /* two chunks per iteration: half the loop overhead */
     tinyc_fc_chunk_1x4_s8(x, w, &s0, &s1, &s2, &s3);
-    tinyc_fc_chunk_1x4_s8(x + 4, w + 16, &s0, &s1, &s2, &s3);
-    x += 8;
-    w += 32;
+    x += 4;
+    w += 16;
+    TINYC_FC_OPAQUE(x, w, s0, s1, s2, s3);
+    tinyc_fc_chunk_1x4_s8(x, w, &s0, &s1, &s2, &s3);
+    x += 4;
+    w += 16;
+    TINYC_FC_OPAQUE(x, w, s0, s1, s2, s3);
   }
   if (k & 4) {
     tinyc_fc_chunk_1x4_s8(x, w, &s0, &s1, &s2, &s3);
@@ -127,76 +142,50 @@ TINYC_FC_NOINLINE void tinyc_fc_dot_1x4_s8(const int8_t *x, const int8_t *w, int
   s[3] = s3;
 }
 
-/* For two neighbouring rows ra, rb of a group and two batch rows x0, x1: s[0] = bias[0] + x0 . ra,
- * s[1] = bias[1] + x0 . rb, s[4] = bias[0] + x1 . ra, s[5] = bias[1] + x1 . rb. ra's chunks are
- * at w, w + stride, ..., rb's 4 bytes after ra's; their k % 4 last values at tail (ra) and
- * tail + k % 4 (rb). */
-TINYC_FC_NOINLINE void tinyc_fc_dot_2x2_s8(const int8_t *x0, const int8_t *x1, const int8_t *w,
-                                           int32_t stride, const int8_t *tail, int32_t k,
-                                           const int32_t *bias, int32_t s[6]) {
-  int32_t s00 = bias[0], s01 = bias[1], s10 = bias[0], s11 = bias[1];
-  for (int32_t i = k >> 2; i > 0; --i) {
-#ifdef TINYC_FC_DSP
-    const int32_t a = tinyc_fc_load4(x0), b = tinyc_fc_load4(x1);
-    const int32_t a_even = __sxtb16(a), a_odd = tinyc_fc_sxtb16_odd(a);
-    const int32_t b_even = __sxtb16(b), b_odd = tinyc_fc_sxtb16_odd(b);
-    int32_t v = tinyc_fc_load4(w);
-    int32_t v_even = __sxtb16(v), v_odd = tinyc_fc_sxtb16_odd(v);
-    s00 = __smlad(a_odd, v_odd, __smlad(a_even, v_even, s00));
-    s10 = __smlad(b_odd, v_odd, __smlad(b_even, v_even, s10));
-    v = tinyc_fc_load4(w + 4);
-    v_even = __sxtb16(v);
-    v_odd = tinyc_fc_sxtb16_odd(v);
-    s01 = __smlad(a_odd, v_odd, __smlad(a_even, v_even, s01));
-    s11 = __smlad(b_odd, v_odd, __smlad(b_even, v_even, s11));
-#else
-    for (int32_t j = 0; j < 4; ++j) {
-      const int32_t a = x0[j], b = x1[j], va = w[j], vb = w[4 + j];
-      s00 += a * va;
-      s01 += a * vb;
-      s10 += b * va;
-      s11 += b * vb;
-    }
-#endif
-    x0 += 4;
-    x1 += 4;
-    w += stride;
-  }
-  const int32_t n = k & 3;
-  for (int32_t j = 0; j < n; ++j) {
-    const int32_t a = x0[j], b = x1[j], va = tail[j], vb = tail[n + j];
-    s00 += a * va;
-    s01 += a * vb;
-    s10 += b * va;
-    s11 += b * vb;
-  }
-  s[0] = s00;
-  s[1] = s01;
-  s[4] = s10;
-  s[5] = s11;
-}
-
-/* s + x . r for one row r of a group: chunks at w, w + stride, ..., its k % 4 last values at
- * tail. */
-TINYC_FC_NOINLINE int32_t tinyc_fc_dot_1x1_s8(const int8_t *x, const int8_t *w, int32_t stride,
-                                              const int8_t *tail, int32_t k, int32_t s) {
-  for (int32_t i = k >> 2; i > 0; --i) {
+/* s[0] = bias[0] + x . ra, s[1] = bias[1] + x . rb for the group of 2 rows ra, rb of k values
+ * at w (layout at the top). */
+TINYC_FC_NOINLINE void tinyc_fc_dot_1x2_s8(const int8_t *x, const int8_t *w, int32_t k,
+                                           const int32_t *bias, int32_t s[2]) {
+  int32_t s0 = bias[0], s1 = bias[1];
+  for (int32_t i = k >> 2; i > 0; --i, x += 4, w += 8) {
 #ifdef TINYC_FC_DSP
     const int32_t a = tinyc_fc_load4(x);
-    s = tinyc_fc_mac4(__sxtb16(a), tinyc_fc_sxtb16_odd(a), w, s);
+    const int32_t a_even = __sxtb16(a), a_odd = tinyc_fc_sxtb16_odd(a);
+    s0 = tinyc_fc_mac4(a_even, a_odd, w, s0);
+    s1 = tinyc_fc_mac4(a_even, a_odd, w + 4, s1);
 #else
-    s += x[0] * w[0] + x[1] * w[1] + x[2] * w[2] + x[3] * w[3];
+    for (int32_t j = 0; j < 4; ++j) {
+      s0 += x[j] * w[j];
+      s1 += x[j] * w[4 + j];
+    }
 #endif
-    x += 4;
-    w += stride;
   }
-  for (int32_t j = 0; j < (k & 3); ++j) s += x[j] * tail[j];
+  const int32_t tail = k & 3;
+  for (int32_t j = 0; j < tail; ++j) {
+    s0 += x[j] * w[j];
+    s1 += x[j] * w[tail + j];
+  }
+  s[0] = s0;
+  s[1] = s1;
+}
+
+/* s + x . w for one row w of k values. */
+TINYC_FC_NOINLINE int32_t tinyc_fc_dot_1x1_s8(const int8_t *x, const int8_t *w, int32_t k,
+                                              int32_t s) {
+#ifdef TINYC_FC_DSP
+  for (; k >= 4; k -= 4, x += 4, w += 4) {
+    const int32_t a = tinyc_fc_load4(x);
+    s = tinyc_fc_mac4(__sxtb16(a), tinyc_fc_sxtb16_odd(a), w, s);
+  }
+#endif
+  for (; k > 0; --k) s += *x++ * *w++;
   return s;
 }
 
-/* Requantize the n sums s[0..n) of channels c.. c + n - 1 into out (TFLM's
- * MultiplyByQuantizedMultiplier, output offset, activation clamp). Out of line: the loops that
- * call it keep their registers. */
+/* out[j] for the sums s[j] of n consecutive output channels, j < n: TFLM's
+ * MultiplyByQuantizedMultiplier, output offset, activation clamp. multiplier and shift point at
+ * the first channel's (per_channel) or at the one for all. Out of line: the loops that call it
+ * keep their registers. */
 TINYC_FC_NOINLINE void tinyc_fc_output_s8(const tinyc_fully_connected_s8_params *p,
                                           const int32_t *s, int32_t n, const int32_t *multiplier,
                                           const int8_t *shift, int8_t *out) {
@@ -222,33 +211,24 @@ static inline void tinyc_fully_connected_s8(const tinyc_fully_connected_s8_param
                                             const int8_t *TINYC_RESTRICT filter,
                                             const int32_t *bias, const int32_t *multiplier,
                                             const int8_t *shift, int8_t *TINYC_RESTRICT output) {
-  const int32_t k = p->accum_depth, depth = p->output_depth, whole = k & ~3, tail = k & 3;
-  for (int32_t b = 0; b < p->batches; b += 2) {
-    const int32_t two = b + 1 < p->batches;
-    const int8_t *x0 = input + b * k, *x1 = x0 + k;
-    int8_t *out0 = output + b * depth, *out1 = out0 + depth;
-    const int8_t *w = filter;
-    for (int32_t c = 0; c < depth;) {
-      const int32_t g = depth - c >= 4 ? 4 : depth - c >= 2 ? 2 : 1; /* rows in this group */
-      const int8_t *tails = w + g * whole;
-      int32_t s[8]; /* batch row b: s[0..g), batch row b + 1: s[4..4 + g) */
-      if (two && g > 1) {
-        for (int32_t r = 0; r < g; r += 2)
-          tinyc_fc_dot_2x2_s8(x0, x1, w + 4 * r, 4 * g, tails + r * tail, k, bias + c + r, s + r);
-      } else if (g == 4) {
-        tinyc_fc_dot_1x4_s8(x0, w, k, bias + c, s);
-      } else {
-        for (int32_t r = 0; r < g; ++r) {
-          s[r] = tinyc_fc_dot_1x1_s8(x0, w + 4 * r, 4 * g, tails + r * tail, k, bias[c + r]);
-          if (two)
-            s[4 + r] = tinyc_fc_dot_1x1_s8(x1, w + 4 * r, 4 * g, tails + r * tail, k, bias[c + r]);
-        }
-      }
-      const int32_t q = p->per_channel ? c : 0;
-      tinyc_fc_output_s8(p, s, g, multiplier + q, shift + q, out0 + c);
-      if (two) tinyc_fc_output_s8(p, s + 4, g, multiplier + q, shift + q, out1 + c);
-      c += g;
-      w += g * k;
+  const int32_t k = p->accum_depth, depth = p->output_depth, step = p->per_channel;
+  for (int32_t b = 0; b < p->batches; ++b) {
+    const int8_t *x = input + b * k, *w = filter;
+    int8_t *out = output + b * depth;
+    int32_t s[4], c = 0;
+    for (; depth - c >= 4; c += 4, w += 4 * k) {
+      tinyc_fc_dot_1x4_s8(x, w, k, bias + c, s);
+      tinyc_fc_output_s8(p, s, 4, multiplier + c * step, shift + c * step, out + c);
+    }
+    if (depth - c >= 2) {
+      tinyc_fc_dot_1x2_s8(x, w, k, bias + c, s);
+      tinyc_fc_output_s8(p, s, 2, multiplier + c * step, shift + c * step, out + c);
+      c += 2;
+      w += 2 * k;
+    }
+    if (c < depth) {
+      s[0] = tinyc_fc_dot_1x1_s8(x, w, k, bias[c]);
+      tinyc_fc_output_s8(p, s, 1, multiplier + c * step, shift + c * step, out + c);
     }
   }
 }
