@@ -2,11 +2,12 @@
 
 A grid of single-layer Keras Dense models converted by the TF converter covers the kernel's
 row groups (4, 2 and 1 filter rows) and chunk tails (accum depth 1, 3, 5, 17, 640; output depth
-1, 3, 7, 128), batch rows taken in pairs and alone, fused activations, bias or none, per-channel
-weights (TF 2.21's default for Dense) and per-tensor weights, int8 and float input/output, and
-float32 models. Inputs are calibrated on an asymmetric range, so the input zero point is not 0
-and the kernel's folding of it into the bias is exercised. Each model is compared with the TFLM
-interpreter on random inputs over the whole int8 range.
+1, 3, 7, 128), several batch rows (Dense on [1, rows, depth]: keep_num_dims), fused
+activations, bias or none, per-channel weights (TF 2.21's default for Dense) and per-tensor
+weights, int8 and float input/output, and float32 models. Inputs are calibrated on an
+asymmetric range, so the input zero point is not 0 and the kernel's folding of it into the bias
+is exercised. Each model is compared with the TFLM interpreter on random inputs over the whole
+int8 range (float inputs: over the range the model quantizes them to).
 
 The hosts running these tests take the portable C path of the kernel; on cores with the Arm DSP
 extension it uses SXTB16/SMLAD instead, which `test_cortex_m4_dsp_path_is_bit_exact` checks on
