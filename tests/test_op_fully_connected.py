@@ -16,6 +16,7 @@ an emulated Cortex-M4 (skipped when the Arm toolchain or QEMU is missing).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 import subprocess
@@ -24,6 +25,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tinyc.errors import UnsupportedError
 from tinyc.lower import lower
 from tinyc.ops.fully_connected import group_rows
 from tinyc.pipeline import compile_to_folder
@@ -186,6 +188,41 @@ def test_group_rows_layout():
     assert group_rows(eight)[:16].tolist() == [0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19,
                                                24, 25, 26, 27]
     assert group_rows(eight)[32:48].tolist() == (eight[4:, :4].reshape(-1)).tolist()
+
+
+# --- unsupported options: clear errors naming the op and the option ---
+
+
+def changed(graph, op, tensor: int | None = None, **changes):
+    """The graph with op's options or one of its tensors changed."""
+    if tensor is None:
+        return graph.replace(ops=(op.replace(options={**op.options, **changes}),))
+    tensors = list(graph.tensors)
+    tensors[tensor] = tensors[tensor].replace(**changes)
+    return graph.replace(tensors=tuple(tensors))
+
+
+UNSUPPORTED = {
+    "activation": (lambda g, op: changed(g, op, fused_activation_function="TANH"),
+                   "fused_activation_function=TANH"),
+    "shuffled-weights": (lambda g, op: changed(g, op, weights_format=1), "weights_format"),
+    "non-constant-weights": (lambda g, op: changed(g, op, op.inputs[1], data=None),
+                             "weights must be constant"),
+    "weight-zero-point": (lambda g, op: changed(g, op, op.inputs[1], quant=dataclasses.replace(
+        g.tensor(op.inputs[1]).quant, zero_point=(1,) * 7)), "non-zero zero point"),
+    "int16-activations": (lambda g, op: changed(changed(g, op, op.inputs[0], dtype="int16"), op,
+                                                op.outputs[0], dtype="int16"), "int16"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(UNSUPPORTED))
+def test_unsupported_option_is_named(case):
+    change, expected = UNSUPPORTED[case]
+    graph = read_model(grid_model("k3-n7"))
+    with pytest.raises(UnsupportedError) as info:
+        lower(change(graph, graph.ops[0]))
+    message = str(info.value)
+    assert "op 0 (FULLY_CONNECTED)" in message and expected in message, message
 
 
 # --- the Arm DSP path (SXTB16/SMLAD), on an emulated Cortex-M4 ---

@@ -19,6 +19,7 @@ from ..quantize import (
     per_tensor_conv_multiplier,
 )
 from . import (
+    FUSED_ACTIVATIONS,
     ArrayArg,
     ConstArray,
     KernelCall,
@@ -30,8 +31,6 @@ from . import (
     unsupported,
 )
 
-ACTIVATIONS = {"NONE", "RELU", "RELU6", "RELU_N1_TO_1"}
-
 
 @register(
     "FULLY_CONNECTED",
@@ -42,7 +41,7 @@ ACTIVATIONS = {"NONE", "RELU", "RELU6", "RELU_N1_TO_1"}
 def lower_fully_connected(graph: Graph, op: Op) -> KernelCall:
     x, w, y = graph.tensor(op.inputs[0]), graph.tensor(op.inputs[1]), graph.tensor(op.outputs[0])
     bias_index = optional_input(op, 2)
-    require_option(op, "fused_activation_function", ACTIVATIONS)
+    require_option(op, "fused_activation_function", FUSED_ACTIVATIONS)
     if op.options.get("weights_format", 0) != 0:
         raise unsupported(op, "shuffled weights_format is not supported")
     if not w.is_const:
