@@ -7,6 +7,7 @@ all of them are written, so an existing folder is never left half-written.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import tempfile
 from importlib import resources
@@ -18,9 +19,19 @@ RUNTIME_DIR = "tinyc_runtime"
 
 
 def runtime_sources(headers: list[str]) -> dict[str, str]:
-    """The runtime headers a model includes, keyed by their path inside the output folder."""
+    """The runtime headers a model includes and the ones they include in turn, keyed by their
+    path inside the output folder."""
     package = resources.files("tinyc.runtime")
-    return {f"{RUNTIME_DIR}/{h}": package.joinpath(h).read_text(encoding="utf-8") for h in headers}
+    sources: dict[str, str] = {}
+    pending = list(headers)
+    while pending:
+        header = pending.pop()
+        if f"{RUNTIME_DIR}/{header}" in sources:
+            continue
+        text = package.joinpath(header).read_text(encoding="utf-8")
+        sources[f"{RUNTIME_DIR}/{header}"] = text
+        pending += re.findall(r'^#include "([\w.]+)"', text, flags=re.M)
+    return dict(sorted(sources.items()))
 
 
 def write_folder(files: dict[str, str], out_dir: str | Path) -> Path:

@@ -32,29 +32,8 @@
 #ifndef TINYC_CONV_H
 #define TINYC_CONV_H
 
-#include "tinyc_common.h"
+#include "tinyc_dsp.h"
 
-/* Arm DSP extension, with a GNU-compatible compiler (gcc, clang, Arm Compiler 6) for the
- * intrinsics and the one inline instruction. Define TINYC_NO_DSP to use the portable C loops. */
-#if defined(__ARM_FEATURE_DSP) && defined(__GNUC__) && !defined(TINYC_NO_DSP)
-#include <arm_acle.h>
-#define TINYC_CONV_DSP 1
-
-/* Four int8 values as one word; Cortex-M with DSP allows unaligned word loads. */
-static inline int32_t tinyc_conv_load4(const int8_t *p) {
-  int32_t v;
-  __builtin_memcpy(&v, p, 4);
-  return v;
-}
-
-/* Bytes 1 and 3 sign-extended to two halfwords (SXTB16 with rotation: one instruction, which
- * compilers do not always form from __sxtb16 and a rotate). */
-static inline int32_t tinyc_conv_sxtb16_odd(int32_t v) {
-  int32_t r;
-  __asm__("sxtb16 %0, %1, ror #8" : "=r"(r) : "r"(v));
-  return r;
-}
-#endif
 
 typedef struct {
   int32_t batches;
@@ -78,31 +57,23 @@ typedef struct {
   int32_t activation_max;
 } tinyc_conv_s8_params;
 
-/* Keep hot loops out of line where the compiler allows it: register allocators (gcc -Os in
- * particular) keep a loop's values in registers much better when they see that loop alone than
- * when it is inlined into the loops around it. */
-#if defined(__GNUC__)
-#define TINYC_CONV_NOINLINE static __attribute__((noinline, unused))
-#else
-#define TINYC_CONV_NOINLINE static inline
-#endif
 
 /* One 4-value chunk of the 2x2 product: s00 += x0[0:4].wa, s01 += x0[0:4].wb, s10 += x1[0:4].wa,
  * s11 += x1[0:4].wb, where w holds wa[0:4] then wb[0:4]. */
 TINYC_ALWAYS_INLINE void tinyc_conv_chunk_2x2_s8(const int8_t *x0, const int8_t *x1,
                                                  const int8_t *w, int32_t *s00, int32_t *s01,
                                                  int32_t *s10, int32_t *s11) {
-#ifdef TINYC_CONV_DSP
-  const int32_t a = tinyc_conv_load4(x0), b = tinyc_conv_load4(x1);
-  const int32_t a_even = __sxtb16(a), a_odd = tinyc_conv_sxtb16_odd(a);
-  const int32_t b_even = __sxtb16(b), b_odd = tinyc_conv_sxtb16_odd(b);
-  int32_t v = tinyc_conv_load4(w);
-  int32_t v_even = __sxtb16(v), v_odd = tinyc_conv_sxtb16_odd(v);
+#ifdef TINYC_DSP
+  const int32_t a = tinyc_load4(x0), b = tinyc_load4(x1);
+  const int32_t a_even = __sxtb16(a), a_odd = tinyc_sxtb16_odd(a);
+  const int32_t b_even = __sxtb16(b), b_odd = tinyc_sxtb16_odd(b);
+  int32_t v = tinyc_load4(w);
+  int32_t v_even = __sxtb16(v), v_odd = tinyc_sxtb16_odd(v);
   *s00 = __smlad(a_odd, v_odd, __smlad(a_even, v_even, *s00));
   *s10 = __smlad(b_odd, v_odd, __smlad(b_even, v_even, *s10));
-  v = tinyc_conv_load4(w + 4);
+  v = tinyc_load4(w + 4);
   v_even = __sxtb16(v);
-  v_odd = tinyc_conv_sxtb16_odd(v);
+  v_odd = tinyc_sxtb16_odd(v);
   *s01 = __smlad(a_odd, v_odd, __smlad(a_even, v_even, *s01));
   *s11 = __smlad(b_odd, v_odd, __smlad(b_even, v_even, *s11));
 #else
@@ -118,7 +89,7 @@ TINYC_ALWAYS_INLINE void tinyc_conv_chunk_2x2_s8(const int8_t *x0, const int8_t 
 
 /* s[0] += x0.wa, s[1] += x0.wb, s[2] += x1.wa, s[3] += x1.wb for the interleaved pair of filter
  * rows (wa, wb) at `w`, over k values. Two chunks per iteration halve the loop overhead. */
-TINYC_CONV_NOINLINE void tinyc_conv_dot_2x2_s8(const int8_t *x0, const int8_t *x1,
+TINYC_NOINLINE void tinyc_conv_dot_2x2_s8(const int8_t *x0, const int8_t *x1,
                                                       const int8_t *w, int32_t k, int32_t s[4]) {
   int32_t s00 = s[0], s01 = s[1], s10 = s[2], s11 = s[3];
   for (int32_t i = k >> 3; i > 0; --i) {
@@ -163,7 +134,7 @@ static inline void tinyc_conv_dot_2x1_s8(const int8_t *x0, const int8_t *x1, con
 /* Requantize the 2x2 block s (see tinyc_conv_columns_s8) into channels c, c + 1 of out0 and out1
  * (TFLM's MultiplyByQuantizedMultiplier, output offset, activation clamp); only channel c when
  * `pair` is 0. Out of line: the loops that call it keep their registers. */
-TINYC_CONV_NOINLINE void tinyc_conv_output_s8(const tinyc_conv_s8_params *p,
+TINYC_NOINLINE void tinyc_conv_output_s8(const tinyc_conv_s8_params *p,
                                                      const int32_t s[4], int32_t pair,
                                                      const int32_t *multiplier,
                                                      const int8_t *shift, int8_t *out0,
@@ -209,7 +180,7 @@ static inline void tinyc_conv_window(int32_t origin, int32_t dilation, int32_t f
 
 /* s[0] += x.w0, s[1] += x.w1 over `rows` runs of n values: run r starts at x + r * x_row and at
  * w0 + r * w_row, w1 + r * w_row. One output pixel, two filter rows (output channels). */
-TINYC_CONV_NOINLINE void tinyc_conv_dot_1x2_s8(const int8_t *x, int32_t x_row, const int8_t *w0,
+TINYC_NOINLINE void tinyc_conv_dot_1x2_s8(const int8_t *x, int32_t x_row, const int8_t *w0,
                                                const int8_t *w1, int32_t w_row, int32_t n,
                                                int32_t rows, int32_t s[2]) {
   int32_t s0 = s[0], s1 = s[1];
@@ -217,13 +188,13 @@ TINYC_CONV_NOINLINE void tinyc_conv_dot_1x2_s8(const int8_t *x, int32_t x_row, c
   w_row -= n;
   for (; rows > 0; --rows, x += x_row, w0 += w_row, w1 += w_row) {
     int32_t j = n;
-#ifdef TINYC_CONV_DSP
+#ifdef TINYC_DSP
     for (; j >= 4; j -= 4, x += 4, w0 += 4, w1 += 4) {
-      const int32_t a = tinyc_conv_load4(x);
-      const int32_t a_even = __sxtb16(a), a_odd = tinyc_conv_sxtb16_odd(a);
-      const int32_t v0 = tinyc_conv_load4(w0), v1 = tinyc_conv_load4(w1);
-      s0 = __smlad(a_odd, tinyc_conv_sxtb16_odd(v0), __smlad(a_even, __sxtb16(v0), s0));
-      s1 = __smlad(a_odd, tinyc_conv_sxtb16_odd(v1), __smlad(a_even, __sxtb16(v1), s1));
+      const int32_t a = tinyc_load4(x);
+      const int32_t a_even = __sxtb16(a), a_odd = tinyc_sxtb16_odd(a);
+      const int32_t v0 = tinyc_load4(w0), v1 = tinyc_load4(w1);
+      s0 = __smlad(a_odd, tinyc_sxtb16_odd(v0), __smlad(a_even, __sxtb16(v0), s0));
+      s1 = __smlad(a_odd, tinyc_sxtb16_odd(v1), __smlad(a_even, __sxtb16(v1), s1));
       /* Opaque to the optimizer: keeps three post-incremented pointers, where gcc -Os would
        * otherwise rebuild them from one index every iteration. */
       __asm__("" : "+r"(x), "+r"(w0), "+r"(w1));
@@ -242,10 +213,10 @@ TINYC_CONV_NOINLINE void tinyc_conv_dot_1x2_s8(const int8_t *x, int32_t x_row, c
 /* Sum of n int8 values. */
 static inline int32_t tinyc_conv_sum_s8(const int8_t *w, int32_t n) {
   int32_t sum = 0;
-#ifdef TINYC_CONV_DSP
+#ifdef TINYC_DSP
   for (; n >= 4; n -= 4, w += 4) {
-    const int32_t v = tinyc_conv_load4(w);
-    sum = __smlad(tinyc_conv_sxtb16_odd(v), 0x00010001, __smlad(__sxtb16(v), 0x00010001, sum));
+    const int32_t v = tinyc_load4(w);
+    sum = __smlad(tinyc_sxtb16_odd(v), 0x00010001, __smlad(__sxtb16(v), 0x00010001, sum));
   }
 #endif
   for (; n > 0; --n) sum += *w++;
@@ -270,7 +241,7 @@ static inline int32_t tinyc_conv_skipped_sum_s8(const tinyc_conv_s8_params *p, c
 /* Every output channel of output pixel (oy, ox) of one image, two channels at a time. Only the
  * taps inside the input are read; with dilation 1, each filter row's valid taps are one run of
  * bytes in both the input and the filter. Out of line, so its loops keep their registers. */
-TINYC_CONV_NOINLINE void tinyc_conv_pixel_s8(const tinyc_conv_s8_params *p, const int8_t *image,
+TINYC_NOINLINE void tinyc_conv_pixel_s8(const tinyc_conv_s8_params *p, const int8_t *image,
                                              int32_t oy, int32_t ox, const int8_t *filter,
                                              const int32_t *bias, const int32_t *multiplier,
                                              const int8_t *shift, int8_t *out) {

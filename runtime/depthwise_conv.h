@@ -11,28 +11,8 @@
 #ifndef TINYC_DEPTHWISE_CONV_H
 #define TINYC_DEPTHWISE_CONV_H
 
-#include "tinyc_common.h"
+#include "tinyc_dsp.h"
 
-/* Arm DSP extension, with a GNU-compatible compiler (gcc, clang, Arm Compiler 6) for the
- * intrinsics and the one inline instruction. Define TINYC_NO_DSP to use the portable C loops. */
-#if defined(__ARM_FEATURE_DSP) && defined(__GNUC__) && !defined(TINYC_NO_DSP)
-#include <arm_acle.h>
-#define TINYC_DEPTHWISE_DSP 1
-
-/* Four int8 values as one word; Cortex-M with DSP allows unaligned word loads. */
-static inline int32_t tinyc_depthwise_load4(const int8_t *p) {
-  int32_t v;
-  __builtin_memcpy(&v, p, 4);
-  return v;
-}
-
-/* Bytes 1 and 3 sign-extended to two halfwords (SXTB16 with rotation, one instruction). */
-static inline int32_t tinyc_depthwise_sxtb16_odd(int32_t v) {
-  int32_t r;
-  __asm__("sxtb16 %0, %1, ror #8" : "=r"(r) : "r"(v));
-  return r;
-}
-#endif
 
 typedef struct {
   int32_t batches;
@@ -69,11 +49,6 @@ static inline void tinyc_depthwise_window(int32_t origin, int32_t dilation, int3
   *last = hi;
 }
 
-#if defined(__GNUC__)
-#define TINYC_DEPTHWISE_NOINLINE static __attribute__((noinline, unused))
-#else
-#define TINYC_DEPTHWISE_NOINLINE static inline
-#endif
 
 /* The taps of one output pixel: `inside` taps read the input (x[i]: offset of the input pixel's
  * first channel from `base`; tap[i]: filter tap index), the `outside` ones fall in the padding
@@ -113,11 +88,11 @@ static inline void tinyc_depthwise_list_taps(const tinyc_depthwise_conv_s8_param
 /* a0..a3 += x[0..3] * w[0..3]: four channels of one tap. */
 TINYC_ALWAYS_INLINE void tinyc_depthwise_mac4(const int8_t *x, const int8_t *w, int32_t *a0,
                                               int32_t *a1, int32_t *a2, int32_t *a3) {
-#ifdef TINYC_DEPTHWISE_DSP
+#ifdef TINYC_DSP
   /* Channels (0, 2) and (1, 3) as halfword pairs; 16x16 multiply-accumulates. */
-  const int32_t xv = tinyc_depthwise_load4(x), wv = tinyc_depthwise_load4(w);
+  const int32_t xv = tinyc_load4(x), wv = tinyc_load4(w);
   const int32_t x_even = __sxtb16(xv), w_even = __sxtb16(wv);
-  const int32_t x_odd = tinyc_depthwise_sxtb16_odd(xv), w_odd = tinyc_depthwise_sxtb16_odd(wv);
+  const int32_t x_odd = tinyc_sxtb16_odd(xv), w_odd = tinyc_sxtb16_odd(wv);
   *a0 = __smlabb(x_even, w_even, *a0);
   *a2 = __smlatt(x_even, w_even, *a2);
   *a1 = __smlabb(x_odd, w_odd, *a1);
@@ -133,9 +108,9 @@ TINYC_ALWAYS_INLINE void tinyc_depthwise_mac4(const int8_t *x, const int8_t *w, 
 /* a0..a3 += v * w[0..3]: one input value times four channels' weights. */
 TINYC_ALWAYS_INLINE void tinyc_depthwise_mac1x4(int32_t v, const int8_t *w, int32_t *a0,
                                                 int32_t *a1, int32_t *a2, int32_t *a3) {
-#ifdef TINYC_DEPTHWISE_DSP
-  const int32_t wv = tinyc_depthwise_load4(w);
-  const int32_t w_even = __sxtb16(wv), w_odd = tinyc_depthwise_sxtb16_odd(wv);
+#ifdef TINYC_DSP
+  const int32_t wv = tinyc_load4(w);
+  const int32_t w_even = __sxtb16(wv), w_odd = tinyc_sxtb16_odd(wv);
   const int32_t vv = (int32_t)(((uint32_t)v << 16) | ((uint32_t)v & 0xffffu)); /* v, v */
   *a0 = __smlabb(vv, w_even, *a0);
   *a2 = __smlatt(vv, w_even, *a2);
@@ -152,7 +127,7 @@ TINYC_ALWAYS_INLINE void tinyc_depthwise_mac1x4(int32_t v, const int8_t *w, int3
 /* Requantize `count` accumulators of consecutive output channels (TFLM's
  * MultiplyByQuantizedMultiplier, output offset, activation clamp); multiplier, shift and out start
  * at the first channel. */
-TINYC_DEPTHWISE_NOINLINE void tinyc_depthwise_output_s8(
+TINYC_NOINLINE void tinyc_depthwise_output_s8(
     const tinyc_depthwise_conv_s8_params *p, const int32_t *acc, int32_t count,
     const int32_t *multiplier, const int8_t *shift, int8_t *out) {
   for (int32_t i = 0; i < count; ++i) {
@@ -163,7 +138,7 @@ TINYC_DEPTHWISE_NOINLINE void tinyc_depthwise_output_s8(
 
 /* Every output channel of one output pixel, from its list of taps. Taps in the padding read
  * input_zero_point, which the folded bias expects. Out of line, so its loops keep registers. */
-TINYC_DEPTHWISE_NOINLINE void tinyc_depthwise_pixel_s8(const tinyc_depthwise_conv_s8_params *p,
+TINYC_NOINLINE void tinyc_depthwise_pixel_s8(const tinyc_depthwise_conv_s8_params *p,
                                                        const int8_t *image,
                                                        const tinyc_depthwise_taps_s8 *taps,
                                                        const int8_t *filter, const int32_t *bias,
@@ -249,7 +224,7 @@ static inline void tinyc_depthwise_conv_s8(const tinyc_depthwise_conv_s8_params 
  * input adds (x - input_zero_point) * w, which is what TFLM's (x + input_offset) * w adds; taps in
  * the padding add nothing, as TFLM skips them. The window is clipped to the input once per output
  * pixel, so no tap is bounds-tested. Out of line: its loops keep their registers. */
-TINYC_DEPTHWISE_NOINLINE void tinyc_depthwise_direct_pixel_s8(
+TINYC_NOINLINE void tinyc_depthwise_direct_pixel_s8(
     const tinyc_depthwise_conv_s8_params *p, const int8_t *window, int32_t fy0, int32_t fy1,
     int32_t fx0, int32_t fx1, const int8_t *filter, const int32_t *bias,
     const int32_t *multiplier, const int8_t *shift, int8_t *output) {

@@ -25,56 +25,28 @@
 #ifndef TINYC_FULLY_CONNECTED_H
 #define TINYC_FULLY_CONNECTED_H
 
-#include "tinyc_common.h"
+#include "tinyc_dsp.h"
 
-/* Arm DSP extension, with a GNU-compatible compiler (gcc, clang, Arm Compiler 6) for the
- * intrinsics and the one inline instruction. Define TINYC_NO_DSP to use the portable C loops. */
-#if defined(__ARM_FEATURE_DSP) && defined(__GNUC__) && !defined(TINYC_NO_DSP)
-#include <arm_acle.h>
-#define TINYC_FC_DSP 1
-
-/* Four int8 values as one word; Cortex-M with DSP allows unaligned word loads. */
-static inline int32_t tinyc_fc_load4(const int8_t *p) {
-  int32_t v;
-  __builtin_memcpy(&v, p, 4);
-  return v;
-}
-
-/* Bytes 1 and 3 sign-extended to two halfwords (SXTB16 with rotation: one instruction, which
- * compilers do not always form from __sxtb16 and a rotate). */
-static inline int32_t tinyc_fc_sxtb16_odd(int32_t v) {
-  int32_t r;
-  __asm__("sxtb16 %0, %1, ror #8" : "=r"(r) : "r"(v));
-  return r;
-}
-
+#ifdef TINYC_DSP
 /* s + the dot product of the 4 values whose bytes 0, 2 are x_even's halfwords and bytes 1, 3
  * x_odd's with the 4 int8 values at w. */
 TINYC_ALWAYS_INLINE int32_t tinyc_fc_mac4(int32_t x_even, int32_t x_odd, const int8_t *w,
                                           int32_t s) {
-  const int32_t v = tinyc_fc_load4(w);
-  return __smlad(x_odd, tinyc_fc_sxtb16_odd(v), __smlad(x_even, __sxtb16(v), s));
+  const int32_t v = tinyc_load4(w);
+  return __smlad(x_odd, tinyc_sxtb16_odd(v), __smlad(x_even, __sxtb16(v), s));
 }
 #endif
 
 /* A point the optimizer cannot move the computation of x, w and the sums s0..s3 across: one
  * chunk is finished before the next one's loads. Otherwise gcc -O2 loads two chunks' weights at
  * once, runs out of registers and spills the sums to the stack. */
-#ifdef TINYC_FC_DSP
+#ifdef TINYC_DSP
 #define TINYC_FC_OPAQUE(x, w, s0, s1, s2, s3) \
   __asm__("" : "+r"(x), "+r"(w), "+r"(s0), "+r"(s1), "+r"(s2), "+r"(s3))
 #else
 #define TINYC_FC_OPAQUE(x, w, s0, s1, s2, s3) ((void)0)
 #endif
 
-/* Keep hot loops out of line where the compiler allows it: register allocators (gcc -Os in
- * particular) keep a loop's values in registers much better when they see that loop alone than
- * when it is inlined into the loops around it. */
-#if defined(__GNUC__)
-#define TINYC_FC_NOINLINE static __attribute__((noinline, unused))
-#else
-#define TINYC_FC_NOINLINE static inline
-#endif
 
 typedef struct {
   int32_t batches;
@@ -90,9 +62,9 @@ typedef struct {
  * w[12:16] row 3). */
 TINYC_ALWAYS_INLINE void tinyc_fc_chunk_1x4_s8(const int8_t *x, const int8_t *w, int32_t *s0,
                                                int32_t *s1, int32_t *s2, int32_t *s3) {
-#ifdef TINYC_FC_DSP
-  const int32_t a = tinyc_fc_load4(x);
-  const int32_t a_even = __sxtb16(a), a_odd = tinyc_fc_sxtb16_odd(a);
+#ifdef TINYC_DSP
+  const int32_t a = tinyc_load4(x);
+  const int32_t a_even = __sxtb16(a), a_odd = tinyc_sxtb16_odd(a);
   *s0 = tinyc_fc_mac4(a_even, a_odd, w, *s0);
   *s1 = tinyc_fc_mac4(a_even, a_odd, w + 4, *s1);
   *s2 = tinyc_fc_mac4(a_even, a_odd, w + 8, *s2);
@@ -110,7 +82,7 @@ TINYC_ALWAYS_INLINE void tinyc_fc_chunk_1x4_s8(const int8_t *x, const int8_t *w,
 
 /* s[r] = bias[r] + x . row r, r < 4, for the group of 4 rows of k values at w (layout at the
  * top). */
-TINYC_FC_NOINLINE void tinyc_fc_dot_1x4_s8(const int8_t *x, const int8_t *w, int32_t k,
+TINYC_NOINLINE void tinyc_fc_dot_1x4_s8(const int8_t *x, const int8_t *w, int32_t k,
                                            const int32_t *bias, int32_t s[4]) {
   int32_t s0 = bias[0], s1 = bias[1], s2 = bias[2], s3 = bias[3];
   for (int32_t i = k >> 3; i > 0; --i) { /* two chunks per iteration: half the loop overhead */
@@ -144,13 +116,13 @@ TINYC_FC_NOINLINE void tinyc_fc_dot_1x4_s8(const int8_t *x, const int8_t *w, int
 
 /* s[0] = bias[0] + x . ra, s[1] = bias[1] + x . rb for the group of 2 rows ra, rb of k values
  * at w (layout at the top). */
-TINYC_FC_NOINLINE void tinyc_fc_dot_1x2_s8(const int8_t *x, const int8_t *w, int32_t k,
+TINYC_NOINLINE void tinyc_fc_dot_1x2_s8(const int8_t *x, const int8_t *w, int32_t k,
                                            const int32_t *bias, int32_t s[2]) {
   int32_t s0 = bias[0], s1 = bias[1];
   for (int32_t i = k >> 2; i > 0; --i, x += 4, w += 8) {
-#ifdef TINYC_FC_DSP
-    const int32_t a = tinyc_fc_load4(x);
-    const int32_t a_even = __sxtb16(a), a_odd = tinyc_fc_sxtb16_odd(a);
+#ifdef TINYC_DSP
+    const int32_t a = tinyc_load4(x);
+    const int32_t a_even = __sxtb16(a), a_odd = tinyc_sxtb16_odd(a);
     s0 = tinyc_fc_mac4(a_even, a_odd, w, s0);
     s1 = tinyc_fc_mac4(a_even, a_odd, w + 4, s1);
 #else
@@ -170,12 +142,12 @@ TINYC_FC_NOINLINE void tinyc_fc_dot_1x2_s8(const int8_t *x, const int8_t *w, int
 }
 
 /* s + x . w for one row w of k values. */
-TINYC_FC_NOINLINE int32_t tinyc_fc_dot_1x1_s8(const int8_t *x, const int8_t *w, int32_t k,
+TINYC_NOINLINE int32_t tinyc_fc_dot_1x1_s8(const int8_t *x, const int8_t *w, int32_t k,
                                               int32_t s) {
-#ifdef TINYC_FC_DSP
+#ifdef TINYC_DSP
   for (; k >= 4; k -= 4, x += 4, w += 4) {
-    const int32_t a = tinyc_fc_load4(x);
-    s = tinyc_fc_mac4(__sxtb16(a), tinyc_fc_sxtb16_odd(a), w, s);
+    const int32_t a = tinyc_load4(x);
+    s = tinyc_fc_mac4(__sxtb16(a), tinyc_sxtb16_odd(a), w, s);
   }
 #endif
   for (; k > 0; --k) s += *x++ * *w++;
@@ -186,7 +158,7 @@ TINYC_FC_NOINLINE int32_t tinyc_fc_dot_1x1_s8(const int8_t *x, const int8_t *w, 
  * MultiplyByQuantizedMultiplier, output offset, activation clamp. multiplier and shift point at
  * the first channel's (per_channel) or at the one for all. Out of line: the loops that call it
  * keep their registers. */
-TINYC_FC_NOINLINE void tinyc_fc_output_s8(const tinyc_fully_connected_s8_params *p,
+TINYC_NOINLINE void tinyc_fc_output_s8(const tinyc_fully_connected_s8_params *p,
                                           const int32_t *s, int32_t n, const int32_t *multiplier,
                                           const int8_t *shift, int8_t *out) {
   /* Locals: the int8 stores to `out` could alias the parameters as far as the compiler knows. */

@@ -168,6 +168,7 @@ def test_compile_replaces_an_existing_folder_completely(tmp_path, existing_outpu
         "tinyc_runtime",
         "tinyc_runtime/fully_connected.h",
         "tinyc_runtime/tinyc_common.h",
+        "tinyc_runtime/tinyc_dsp.h",
     ]
     assert "arena 32 bytes" in result.stdout
 

@@ -20,6 +20,7 @@ import numpy as np
 from ..ir import Graph, Op, Tensor
 from ..quantize import activation_range, conv_multipliers
 from . import (
+    FUSED_ACTIVATIONS,
     ArrayArg,
     ConstArray,
     KernelCall,
@@ -32,7 +33,6 @@ from . import (
     unsupported,
 )
 
-ACTIVATIONS = {"NONE", "RELU", "RELU6", "RELU_N1_TO_1"}
 # Depthwise tap lists index taps with one byte (runtime/depthwise_conv.h).
 MAX_LISTED_TAPS = 256
 PADDINGS = {"SAME", "VALID"}
@@ -153,7 +153,7 @@ def _tensors(graph: Graph, op: Op) -> tuple[Tensor, Tensor, Tensor | None, Tenso
     require_per_tensor(op, x, y)
     if any(zp != 0 for zp in w.quant.zero_point):
         raise unsupported(op, "weights with a non-zero zero point are not supported")
-    require_option(op, "fused_activation_function", ACTIVATIONS)
+    require_option(op, "fused_activation_function", FUSED_ACTIVATIONS)
     require_option(op, "padding", PADDINGS)
     return x, w, bias, y
 
