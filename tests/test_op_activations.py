@@ -186,11 +186,12 @@ def test_gemmlowp_port_matches_fixedpoint_h(tmp_path):
     """
     import shutil
     import subprocess
-    import sysconfig
+
+    import tensorflow  # its headers lie beside the package, wherever it is installed
 
     from tinyc.ops.activations import gemmlowp_logistic, gemmlowp_tanh
 
-    include = Path(sysconfig.get_paths()["purelib"]) / "tensorflow/include/external/gemmlowp"
+    include = Path(tensorflow.__file__).parent / "include/external/gemmlowp"
     if not (include / "fixedpoint/fixedpoint.h").exists() or not shutil.which("g++"):
         pytest.skip("needs g++ and gemmlowp's fixedpoint.h (installed with tensorflow)")
     source = tmp_path / "gemmlowp.cc"
