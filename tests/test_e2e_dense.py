@@ -68,3 +68,41 @@ def test_hello_world_is_bit_exact_on_every_possible_input():
 def test_fully_connected_multiplier_rounds_like_tflm():
     """ad01, seed 1, sample 24, output 109: a float scale product gives -22, TFLM gives -21."""
     assert_bit_exact(shared_model("ad01_int8.tflite"), samples=30, seed=1)
+
+
+def test_litert_differences_are_single_rounding():
+    """Why verify reports LiteRT apart: on every input of hello_world, LiteRT (reference kernels
+    and XNNPACK alike) equals a single-rounding requantization, TFLM the double rounding tinyc
+    reproduces. The two differ on some inputs, so the test would notice either changing."""
+    import numpy as np
+
+    from tinyc import quantize as q
+    from tinyc.verify.compare import litert_runner, tflm_runner
+
+    model = shared_model("hello_world_int8.tflite")
+    graph = read_model(model)
+
+    def reference(x: int, single: bool) -> int:
+        values = np.array([x], np.int64)
+        for op in graph.ops:
+            xt, wt, bt, yt = (graph.tensor(t) for t in (*op.inputs, op.outputs[0]))
+            acc = wt.data.astype(np.int64) @ (values - xt.zero_point) + bt.data
+            m, s = q.per_tensor_conv_multiplier(xt.scale, wt.scale, yt.scale)
+            scaled = [(int(a) * m + (1 << (30 - s))) >> (31 - s) if single
+                      else q.multiply_by_quantized_multiplier(int(a), m, s) for a in acc]
+            low, high = q.activation_range(op.options["fused_activation_function"], yt.scale,
+                                           yt.zero_point)
+            values = np.clip(np.array(scaled) + yt.zero_point, low, high)
+        return int(values[0])
+
+    runners = {"tflm": tflm_runner(model, 1), "ref": litert_runner(model, reference=True),
+               "xnnpack": litert_runner(model, reference=False)}
+    differ = 0
+    for v in range(-128, 128):
+        x = np.array([[v]], np.int8)
+        single, double = reference(v, True), reference(v, False)
+        differ += single != double
+        assert int(runners["tflm"]([x])[0].ravel()[0]) == double, v
+        assert int(runners["ref"]([x])[0].ravel()[0]) == single, v
+        assert int(runners["xnnpack"]([x])[0].ravel()[0]) == single, v
+    assert differ > 0
