@@ -200,6 +200,7 @@ def test_help_lists_the_commands():
     assert result.returncode == 0
     for command in ("compile", "verify", "ops"):
         assert command in result.stdout
+    assert "exit status" in result.stdout
 
 
 def test_verify_reports_bit_exact_and_exit_status():
