@@ -27,6 +27,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="tinyc",
         description="Compile int8 .tflite models into interpreter-free C++ for microcontrollers.",
+        epilog="exit status: 0 success, 1 bad input (one line on stderr), 2 bad usage, "
+        "3 verify found outputs that differ from TFLM",
     )
     parser.add_argument("--version", action="version", version=f"tinyc {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
