@@ -18,9 +18,12 @@ import numpy as np
 class TensorSpec:
     shape: Sequence[int]
     dtype: Any  # a numpy dtype (np.int8, "float32", ...): the TensorType of the same name
-    quant: tuple[float, int] | None = None  # per-tensor (scale, zero point); None: unquantized
+    # (scale, zero point) per tensor, or (scales, zero points) per channel along `quant_axis`;
+    # None: unquantized
+    quant: tuple[float | Sequence[float], int | Sequence[int]] | None = None
     data: Any = None  # constant values, stored in the tensor's buffer; None: a variable tensor
     name: str | None = None  # default "t<index>"
+    quant_axis: int = 0  # quantized_dimension of per-channel quantization
 
 
 @dataclass(frozen=True)
@@ -50,7 +53,9 @@ def tflite_model(
         t.name = f"t{i}" if spec.name is None else spec.name
         if spec.quant is not None:
             t.quantization = s.QuantizationParametersT()
-            t.quantization.scale, t.quantization.zeroPoint = [spec.quant[0]], [spec.quant[1]]
+            scale, zero_point = (np.atleast_1d(q).tolist() for q in spec.quant)
+            t.quantization.scale, t.quantization.zeroPoint = scale, zero_point
+            t.quantization.quantizedDimension = spec.quant_axis
         subgraph.tensors.append(t)
         buffer = s.BufferT()
         if spec.data is not None:
