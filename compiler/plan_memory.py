@@ -6,7 +6,7 @@ own. TFLM places the largest first; that order is one of a few tried here, and t
 wins (ties: the first). Aliases (RESHAPE and friends) share their source's buffer and extend its
 lifetime.
 
-Scratch buffers (im2col columns, tap lists) come next, one per call that asks for one, each live
+Scratch buffers (im2col columns) come next, one per call that asks for one, each live
 for its call only. The policy decides what a scratch buffer may cost:
   "auto"   (default) only where it fits in a hole of the activation plan, so the arena never grows
            for scratch; calls left without one run their scratch-free fallback kernel;

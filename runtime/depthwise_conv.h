@@ -1,13 +1,28 @@
 /* tinyc runtime: DEPTHWISE_CONV_2D, int8 activations and weights, int32 bias.
  *
- * Computes what TFLM reference_integer_ops::DepthwiseConvPerChannel computes, bit for bit:
- * NHWC input, [1, H, W, output_depth] filter, output channel c = input channel * depth_multiplier
- * + m. As in conv.h, the input offset is folded into `bias` by the compiler
- * (bias[c] = b[c] - input_zero_point * sum of channel c's weights), and taps outside the input
- * (which TFLM skips) read as input_zero_point, which gives back what the folding took away:
- * exact int32 arithmetic. The part of each output pixel's window inside the input is computed once
- * per pixel, as a list of its taps (in a scratch buffer planned in the arena), so the channel loops
- * run without bounds tests. */
+ * Computes what TFLM reference_integer_ops::DepthwiseConvPerChannel computes, bit for bit: NHWC
+ * input, output channel c reads input channel c / depth_multiplier, and each output value is
+ *     bias[c] + sum over the window's taps inside the input of (x - input_zero_point) * w
+ * (TFLM's (x + input_offset) * w; it skips the taps that fall in the padding), requantized per
+ * channel. `bias` is the layer's own (zeros when it has none): nothing is folded into it.
+ *
+ * No scratch memory: the part of a window inside the input is a rectangle of taps, rows
+ * [fy0, fy1) x columns [fx0, fx1), found once per output pixel, and the loops run over it without
+ * bounds tests. A window inside the input is the full filter; at the borders the rectangle is
+ * clipped and the taps outside are simply not visited.
+ *
+ * Output channels go four at a time where the depth multiplier allows it (1: four input channels;
+ * a multiple of 4: one input channel for four filters), the others one at a time. On cores with
+ * the Arm DSP extension the four-channel loops use SXTAB16, which sign-extends two input bytes to
+ * halfwords and adds -input_zero_point to both in one instruction (x - input_zero_point lies in
+ * [-255, 255]), and 16x16 multiply-accumulates (SMLABB/SMLATT/SMLABT): the same integers as the
+ * portable loops. Those loops are written in assembly, so that all twelve values of the tap loop
+ * stay in registers: gcc -Os otherwise keeps some of them on the stack.
+ *
+ * Filter layout (compiler/ops/conv.py, depthwise_filter_blocks): TFLite's [1, H, W, C] filter
+ * rearranged so that a pass over a window reads its weights in order: channels in blocks of 4
+ * (the channels the kernel takes four at a time) or 1 (the others), each block tap by tap (4 or
+ * 1 bytes per tap, taps in row-major order). The block of channel c starts at c * H * W. */
 #ifndef TINYC_DEPTHWISE_CONV_H
 #define TINYC_DEPTHWISE_CONV_H
 
@@ -31,7 +46,7 @@ typedef struct {
   int32_t dilation_width;
   int32_t pad_height; /* padding before the first row / column (TFLM padding_values) */
   int32_t pad_width;
-  int32_t input_zero_point; /* value the padding stands for; folded into bias elsewhere */
+  int32_t input_zero_point;
   int32_t output_offset;
   int32_t activation_min;
   int32_t activation_max;
@@ -49,153 +64,213 @@ static inline void tinyc_depthwise_window(int32_t origin, int32_t dilation, int3
   *last = hi;
 }
 
-
-/* The taps of one output pixel: `inside` taps read the input (x[i]: offset of the input pixel's
- * first channel from `base`; tap[i]: filter tap index), the `outside` ones fall in the padding
- * (their filter tap indices at the end of `tap`, from tap[count - 1] backwards). For windows
- * entirely inside the input, `base` is the input pixel under tap (0, 0) and the list is the same
- * for every such window, so it is only rebuilt after a window at the border. The lists live in
- * the scratch buffer the compiler plans in the arena: 5 bytes per tap (x, then tap); filters of
- * more than 256 taps, or calls the plan gives no scratch, run tinyc_depthwise_conv_direct_s8. */
+/* The taps of one output pixel's window that lie inside the input: `rows` runs of `cols` taps.
+ * Within a run, taps are x_tap bytes apart in the input and one tap apart in the weights; after
+ * a run, x moves x_skip bytes further and the weights w_skip taps further. */
 typedef struct {
-  int32_t inside, outside, count;
-  int32_t *x;
-  uint8_t *tap;
-} tinyc_depthwise_taps_s8;
+  int32_t rows, cols, x_tap, x_skip, w_skip;
+} tinyc_depthwise_taps;
 
-/* List the taps inside rows [fy0, fy1) x columns [fx0, fx1) with input offsets from the input
- * pixel (iy0, ix0) (which may lie in the padding: the offsets are only added for taps inside). */
-static inline void tinyc_depthwise_list_taps(const tinyc_depthwise_conv_s8_params *p, int32_t iy0,
-                                             int32_t ix0, int32_t fy0, int32_t fy1, int32_t fx0,
-                                             int32_t fx1, tinyc_depthwise_taps_s8 *taps) {
-  int32_t in = 0, out = taps->count;
-  for (int32_t fy = 0, t = 0; fy < p->filter_height; ++fy) {
-    const int32_t row_inside = fy >= fy0 && fy < fy1;
-    const int32_t row = (iy0 + fy * p->dilation_height) * p->input_width + ix0;
-    for (int32_t fx = 0; fx < p->filter_width; ++fx, ++t) {
-      if (row_inside && fx >= fx0 && fx < fx1) {
-        taps->x[in] = (row + fx * p->dilation_width) * p->input_depth;
-        taps->tap[in++] = (uint8_t)t;
-      } else {
-        taps->tap[--out] = (uint8_t)t;
-      }
+/* acc[i] = bias[i] + sum over the taps t of (x[t][i] - zp) * w[t][i], i = 0..3: four output
+ * channels from four input channels (depth multiplier 1); 4 weight bytes per tap. */
+TINYC_NOINLINE void tinyc_depthwise_sum4_s8(const tinyc_depthwise_taps *t, const int8_t *x,
+                                            const int8_t *w, int32_t zp, const int32_t *bias,
+                                            int32_t acc[4]) {
+  int32_t a0 = bias[0], a1 = bias[1], a2 = bias[2], a3 = bias[3];
+#if defined(TINYC_DSP) && defined(__OPTIMIZE__)
+  /* -zp in both halfwords, for SXTAB16. The row loop's values live in memory (stack slots). */
+  const int32_t neg_zp = (int32_t)(((uint32_t)-zp & 0xffffu) * 0x10001u);
+  const int32_t cols = t->cols, x_skip = t->x_skip, w_skip = 4 * t->w_skip;
+  int32_t rows = cols > 0 ? t->rows : 0, k, t0, t1, t2;
+  if (rows > 0)
+    __asm__ volatile(
+        "2:\n\t"
+        "ldr %[k], %[cols]\n"
+        "1:\n\t"
+        "ldr %[t0], [%[x]]\n\t"
+        "ldr %[t1], [%[w]], #4\n\t"
+        "add %[x], %[x], %[x_tap]\n\t"
+        "sxtab16 %[t2], %[neg_zp], %[t0]\n\t"          /* x0 - zp, x2 - zp */
+        "sxtab16 %[t0], %[neg_zp], %[t0], ror #8\n\t"  /* x1 - zp, x3 - zp */
+        "sxtb16 %[t1], %[t1]\n\t"                      /* w0, w2 */
+        "smlabb %[a0], %[t2], %[t1], %[a0]\n\t"
+        "smlatt %[a2], %[t2], %[t1], %[a2]\n\t"
+        "ldr %[t1], [%[w], #-4]\n\t"                   /* again: no register is left */
+        "sxtb16 %[t1], %[t1], ror #8\n\t"              /* w1, w3 */
+        "smlabb %[a1], %[t0], %[t1], %[a1]\n\t"
+        "smlatt %[a3], %[t0], %[t1], %[a3]\n\t"
+        "subs %[k], %[k], #1\n\t"
+        "bne 1b\n\t"
+        "ldr %[t0], %[x_skip]\n\t"
+        "add %[x], %[x], %[t0]\n\t"
+        "ldr %[t0], %[w_skip]\n\t"
+        "add %[w], %[w], %[t0]\n\t"
+        "ldr %[t0], %[rows]\n\t"
+        "subs %[t0], %[t0], #1\n\t"
+        "str %[t0], %[rows]\n\t"
+        "bne 2b"
+        : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [x] "+r"(x), [w] "+r"(w),
+          [rows] "+m"(rows), [k] "=&r"(k), [t0] "=&r"(t0), [t1] "=&r"(t1), [t2] "=&r"(t2)
+        : [neg_zp] "r"(neg_zp), [x_tap] "r"(t->x_tap), [cols] "m"(cols), [x_skip] "m"(x_skip),
+          [w_skip] "m"(w_skip)
+        : "cc", "memory");
+#else
+  for (int32_t row = t->rows; row > 0; --row, x += t->x_skip, w += 4 * t->w_skip) {
+    for (int32_t k = t->cols; k > 0; --k, x += t->x_tap, w += 4) {
+      a0 += (x[0] - zp) * w[0];
+      a1 += (x[1] - zp) * w[1];
+      a2 += (x[2] - zp) * w[2];
+      a3 += (x[3] - zp) * w[3];
     }
   }
-  taps->inside = in;
-  taps->outside = taps->count - out;
-}
-
-/* a0..a3 += x[0..3] * w[0..3]: four channels of one tap. */
-TINYC_ALWAYS_INLINE void tinyc_depthwise_mac4(const int8_t *x, const int8_t *w, int32_t *a0,
-                                              int32_t *a1, int32_t *a2, int32_t *a3) {
-#ifdef TINYC_DSP
-  /* Channels (0, 2) and (1, 3) as halfword pairs; 16x16 multiply-accumulates. */
-  const int32_t xv = tinyc_load4(x), wv = tinyc_load4(w);
-  const int32_t x_even = __sxtb16(xv), w_even = __sxtb16(wv);
-  const int32_t x_odd = tinyc_sxtb16_odd(xv), w_odd = tinyc_sxtb16_odd(wv);
-  *a0 = __smlabb(x_even, w_even, *a0);
-  *a2 = __smlatt(x_even, w_even, *a2);
-  *a1 = __smlabb(x_odd, w_odd, *a1);
-  *a3 = __smlatt(x_odd, w_odd, *a3);
-#else
-  *a0 += x[0] * w[0];
-  *a1 += x[1] * w[1];
-  *a2 += x[2] * w[2];
-  *a3 += x[3] * w[3];
 #endif
+  acc[0] = a0;
+  acc[1] = a1;
+  acc[2] = a2;
+  acc[3] = a3;
 }
 
-/* a0..a3 += v * w[0..3]: one input value times four channels' weights. */
-TINYC_ALWAYS_INLINE void tinyc_depthwise_mac1x4(int32_t v, const int8_t *w, int32_t *a0,
-                                                int32_t *a1, int32_t *a2, int32_t *a3) {
-#ifdef TINYC_DSP
-  const int32_t wv = tinyc_load4(w);
-  const int32_t w_even = __sxtb16(wv), w_odd = tinyc_sxtb16_odd(wv);
-  const int32_t vv = (int32_t)(((uint32_t)v << 16) | ((uint32_t)v & 0xffffu)); /* v, v */
-  *a0 = __smlabb(vv, w_even, *a0);
-  *a2 = __smlatt(vv, w_even, *a2);
-  *a1 = __smlabb(vv, w_odd, *a1);
-  *a3 = __smlatt(vv, w_odd, *a3);
+/* acc[i] = bias[i] + sum over the taps t of (x[t] - zp) * w[t][i], i = 0..3: four output
+ * channels from one input channel (depth multiplier a multiple of 4); 4 weight bytes per tap. */
+TINYC_NOINLINE void tinyc_depthwise_sum1x4_s8(const tinyc_depthwise_taps *t, const int8_t *x,
+                                              const int8_t *w, int32_t zp, const int32_t *bias,
+                                              int32_t acc[4]) {
+  int32_t a0 = bias[0], a1 = bias[1], a2 = bias[2], a3 = bias[3];
+#if defined(TINYC_DSP) && defined(__OPTIMIZE__)
+  const int32_t cols = t->cols, x_skip = t->x_skip, w_skip = 4 * t->w_skip;
+  int32_t rows = cols > 0 ? t->rows : 0, k, t0, t1, t2;
+  if (rows > 0)
+    __asm__ volatile(
+        "2:\n\t"
+        "ldr %[k], %[cols]\n"
+        "1:\n\t"
+        "ldrsb %[t0], [%[x]]\n\t"
+        "ldr %[t1], [%[w]], #4\n\t"
+        "add %[x], %[x], %[x_tap]\n\t"
+        "sub %[t0], %[t0], %[zp]\n\t"         /* x - zp: the bottom halfword is what is read */
+        "sxtb16 %[t2], %[t1]\n\t"             /* w0, w2 */
+        "sxtb16 %[t1], %[t1], ror #8\n\t"     /* w1, w3 */
+        "smlabb %[a0], %[t0], %[t2], %[a0]\n\t"
+        "smlabt %[a2], %[t0], %[t2], %[a2]\n\t"
+        "smlabb %[a1], %[t0], %[t1], %[a1]\n\t"
+        "smlabt %[a3], %[t0], %[t1], %[a3]\n\t"
+        "subs %[k], %[k], #1\n\t"
+        "bne 1b\n\t"
+        "ldr %[t0], %[x_skip]\n\t"
+        "add %[x], %[x], %[t0]\n\t"
+        "ldr %[t0], %[w_skip]\n\t"
+        "add %[w], %[w], %[t0]\n\t"
+        "ldr %[t0], %[rows]\n\t"
+        "subs %[t0], %[t0], #1\n\t"
+        "str %[t0], %[rows]\n\t"
+        "bne 2b"
+        : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [x] "+r"(x), [w] "+r"(w),
+          [rows] "+m"(rows), [k] "=&r"(k), [t0] "=&r"(t0), [t1] "=&r"(t1), [t2] "=&r"(t2)
+        : [zp] "r"(zp), [x_tap] "r"(t->x_tap), [cols] "m"(cols), [x_skip] "m"(x_skip),
+          [w_skip] "m"(w_skip)
+        : "cc", "memory");
 #else
-  *a0 += v * w[0];
-  *a1 += v * w[1];
-  *a2 += v * w[2];
-  *a3 += v * w[3];
-#endif
-}
-
-/* Requantize `count` accumulators of consecutive output channels (TFLM's
- * MultiplyByQuantizedMultiplier, output offset, activation clamp); multiplier, shift and out start
- * at the first channel. */
-TINYC_NOINLINE void tinyc_depthwise_output_s8(
-    const tinyc_depthwise_conv_s8_params *p, const int32_t *acc, int32_t count,
-    const int32_t *multiplier, const int8_t *shift, int8_t *out) {
-  for (int32_t i = 0; i < count; ++i) {
-    const int32_t v = tinyc_requantize(acc[i], multiplier[i], shift[i]) + p->output_offset;
-    out[i] = tinyc_clamp_s8(v, p->activation_min, p->activation_max);
+  for (int32_t row = t->rows; row > 0; --row, x += t->x_skip, w += 4 * t->w_skip) {
+    for (int32_t k = t->cols; k > 0; --k, x += t->x_tap, w += 4) {
+      const int32_t v = *x - zp;
+      a0 += v * w[0];
+      a1 += v * w[1];
+      a2 += v * w[2];
+      a3 += v * w[3];
+    }
   }
+#endif
+  acc[0] = a0;
+  acc[1] = a1;
+  acc[2] = a2;
+  acc[3] = a3;
 }
 
-/* Every output channel of one output pixel, from its list of taps. Taps in the padding read
- * input_zero_point, which the folded bias expects. Out of line, so its loops keep registers. */
+/* TFLM's MultiplyByQuantizedMultiplier, as tinyc_requantize computes it. Its usual case, a right
+ * shift (shift < 0; the compiler's multipliers come from QuantizeMultiplier, so the multiplier is
+ * then in [2^30, 2^31)), is tinyc_requantize's single 64-bit multiply-accumulate
+ *     floor((x * multiplier + 2^30 - 2^31 [x < 0] + 2^(30+e)) / 2^(31+e)),  e = -shift,
+ * with the sign term taken from x's sign bit instead of a branch. */
+TINYC_ALWAYS_INLINE int32_t tinyc_depthwise_requantize(int32_t x, int32_t multiplier,
+                                                       int32_t shift) {
+  if (shift < 0) {
+    const int32_t e = -shift; /* 1..31 */
+    const uint32_t t = 1u << e;
+    /* 2^30 - 2^31 [x < 0] as a 64-bit word pair: high word 0 or -1 (x >> 31), low word 2^30
+     * plus x's sign bit */
+    const uint64_t half = ((uint64_t)(uint32_t)(x >> 31) << 32) |
+                          (((uint32_t)x & 0x80000000u) | 0x40000000u);
+    const uint64_t round = ((uint64_t)(t >> 2) << 32) | (uint32_t)(t << 30); /* 2^(30+e) */
+    const int64_t sum = (int64_t)(half + round) + (int64_t)x * multiplier;
+    return (int32_t)(sum >> 32) >> (e - 1);
+  }
+  return tinyc_requantize(x, multiplier, shift);
+}
+
+/* Four output channels: requantized, offset, clamped. Inline and unrolled, so that the
+ * accumulators need not go through memory. */
+TINYC_ALWAYS_INLINE void tinyc_depthwise_output4(const tinyc_depthwise_conv_s8_params *p,
+                                                 const int32_t acc[4], const int32_t *multiplier,
+                                                 const int8_t *shift, int8_t *out) {
+  const int32_t offset = p->output_offset, lo = p->activation_min, hi = p->activation_max;
+  out[0] = tinyc_clamp_s8(tinyc_depthwise_requantize(acc[0], multiplier[0], shift[0]) + offset,
+                          lo, hi);
+  out[1] = tinyc_clamp_s8(tinyc_depthwise_requantize(acc[1], multiplier[1], shift[1]) + offset,
+                          lo, hi);
+  out[2] = tinyc_clamp_s8(tinyc_depthwise_requantize(acc[2], multiplier[2], shift[2]) + offset,
+                          lo, hi);
+  out[3] = tinyc_clamp_s8(tinyc_depthwise_requantize(acc[3], multiplier[3], shift[3]) + offset,
+                          lo, hi);
+}
+
+/* One output channel, out of line: for the channels taken one at a time. */
+TINYC_NOINLINE void tinyc_depthwise_output1(const tinyc_depthwise_conv_s8_params *p, int32_t acc,
+                                            int32_t multiplier, int32_t shift, int8_t *out) {
+  const int32_t v = tinyc_depthwise_requantize(acc, multiplier, shift) + p->output_offset;
+  *out = tinyc_clamp_s8(v, p->activation_min, p->activation_max);
+}
+
+/* Every output channel of one output pixel: `t` the taps of its window inside the input, x the
+ * input pixel under the first of them (channel 0), tap0 that tap's index in the filter
+ * (fy0 * filter_width + fx0). Out of line, so that its loops keep their registers. */
 TINYC_NOINLINE void tinyc_depthwise_pixel_s8(const tinyc_depthwise_conv_s8_params *p,
-                                                       const int8_t *image,
-                                                       const tinyc_depthwise_taps_s8 *taps,
-                                                       const int8_t *filter, const int32_t *bias,
-                                                       const int32_t *multiplier,
-                                                       const int8_t *shift, int8_t *out) {
+                                             const tinyc_depthwise_taps *t, const int8_t *x,
+                                             int32_t tap0, const int8_t *filter,
+                                             const int32_t *bias, const int32_t *multiplier,
+                                             const int8_t *shift, int8_t *out) {
   const int32_t channels = p->output_depth, m = p->depth_multiplier, zp = p->input_zero_point;
-  const uint8_t *outside = taps->tap + taps->count - taps->outside;
+  const int32_t taps = p->filter_height * p->filter_width;
+  /* the channels taken four at a time */
+  const int32_t grouped = m == 1 || m % 4 == 0 ? channels & ~3 : 0;
   int32_t c = 0;
-  /* Four output channels at a time: four input channels (multiplier 1) or one (a multiple of 4) */
-  for (; (m == 1 || m % 4 == 0) && c + 4 <= channels; c += 4) {
-    int32_t a0 = bias[c], a1 = bias[c + 1], a2 = bias[c + 2], a3 = bias[c + 3];
-    const int8_t *x = image + c / m, *w = filter + c;
-    const int32_t *xi = taps->x;
-    if (taps->outside == 0) { /* the whole window inside: taps in filter order */
-      for (int32_t i = taps->inside; i > 0; --i, w += channels) {
-        if (m == 1)
-          tinyc_depthwise_mac4(x + *xi++, w, &a0, &a1, &a2, &a3);
-        else
-          tinyc_depthwise_mac1x4(x[*xi++], w, &a0, &a1, &a2, &a3);
-      }
-    } else {
-      for (int32_t i = 0; i < taps->inside; ++i) {
-        const int8_t *wt = w + taps->tap[i] * channels;
-        if (m == 1)
-          tinyc_depthwise_mac4(x + xi[i], wt, &a0, &a1, &a2, &a3);
-        else
-          tinyc_depthwise_mac1x4(x[xi[i]], wt, &a0, &a1, &a2, &a3);
-      }
-      for (int32_t i = 0; i < taps->outside; ++i)
-        tinyc_depthwise_mac1x4(zp, w + outside[i] * channels, &a0, &a1, &a2, &a3);
-    }
-    const int32_t acc[4] = {a0, a1, a2, a3};
-    tinyc_depthwise_output_s8(p, acc, 4, multiplier + c, shift + c, out + c);
+  for (; c < grouped; c += 4) {
+    int32_t acc[4];
+    const int8_t *w = filter + c * taps + 4 * tap0;
+    if (m == 1)
+      tinyc_depthwise_sum4_s8(t, x + c, w, zp, bias + c, acc);
+    else
+      tinyc_depthwise_sum1x4_s8(t, x + c / m, w, zp, bias + c, acc);
+    tinyc_depthwise_output4(p, acc, multiplier + c, shift + c, out + c);
   }
-  for (; c < channels; ++c) { /* one by one; output channel c reads input channel c / m */
-    const int8_t *x = image + c / m, *w = filter + c;
+  for (; c < channels; ++c) { /* one weight byte per tap */
+    const int8_t *xc = x + c / m, *w = filter + c * taps + tap0;
     int32_t acc = bias[c];
-    for (int32_t i = 0; i < taps->inside; ++i) acc += x[taps->x[i]] * w[taps->tap[i] * channels];
-    for (int32_t i = 0; i < taps->outside; ++i) acc += zp * w[outside[i] * channels];
-    tinyc_depthwise_output_s8(p, &acc, 1, multiplier + c, shift + c, out + c);
+    for (int32_t row = t->rows; row > 0; --row, xc += t->x_skip, w += t->w_skip)
+      for (int32_t k = t->cols; k > 0; --k, xc += t->x_tap, ++w) acc += (*xc - zp) * *w;
+    tinyc_depthwise_output1(p, acc, multiplier[c], shift[c], out + c);
   }
 }
 
-/* Tap lists in `scratch` (5 bytes per filter tap, at most 256 taps). */
+/* Any filter size, stride, dilation, padding and depth multiplier. */
 static inline void tinyc_depthwise_conv_s8(const tinyc_depthwise_conv_s8_params *p,
                                            const int8_t *TINYC_RESTRICT input,
                                            const int8_t *TINYC_RESTRICT filter,
                                            const int32_t *bias, const int32_t *multiplier,
-                                           const int8_t *shift, int8_t *TINYC_RESTRICT output,
-                                           void *scratch) {
-  tinyc_depthwise_taps_s8 taps;
-  taps.count = p->filter_height * p->filter_width;
-  taps.x = (int32_t *)scratch;
-  taps.tap = (uint8_t *)(taps.x + taps.count);
-  int32_t listed_inside = 0; /* does `taps` hold the list of a window inside the input? */
+                                           const int8_t *shift, int8_t *TINYC_RESTRICT output) {
+  const int32_t depth = p->input_depth;
+  const int32_t x_row = p->dilation_height * p->input_width * depth; /* between filter rows */
   for (int32_t b = 0; b < p->batches; ++b) {
-    const int8_t *image = input + b * p->input_height * p->input_width * p->input_depth;
+    const int8_t *image = input + b * p->input_height * p->input_width * depth;
     for (int32_t oy = 0; oy < p->output_height; ++oy) {
       const int32_t iy0 = oy * p->stride_height - p->pad_height;
       int32_t fy0, fy1;
@@ -206,66 +281,24 @@ static inline void tinyc_depthwise_conv_s8(const tinyc_depthwise_conv_s8_params 
         int32_t fx0, fx1;
         tinyc_depthwise_window(ix0, p->dilation_width, p->filter_width, p->input_width, &fx0,
                                &fx1);
-        const int32_t inside = fy1 - fy0 == p->filter_height && fx1 - fx0 == p->filter_width;
-        if (inside && !listed_inside) /* offsets from the pixel under tap (0, 0) */
-          tinyc_depthwise_list_taps(p, 0, 0, 0, p->filter_height, 0, p->filter_width, &taps);
-        else if (!inside) /* offsets from the image's first pixel */
-          tinyc_depthwise_list_taps(p, iy0, ix0, fy0, fy1, fx0, fx1, &taps);
-        listed_inside = inside;
-        const int8_t *base = inside ? image + (iy0 * p->input_width + ix0) * p->input_depth : image;
-        tinyc_depthwise_pixel_s8(p, base, &taps, filter, bias, multiplier, shift, output);
-      }
-    }
-  }
-}
-
-/* No scratch: for calls the plan gives no tap-list buffer, and filters of more than 256 taps.
- * TFLM's sum as it is: `bias` here is NOT folded (the plain int32 bias), and each tap inside the
- * input adds (x - input_zero_point) * w, which is what TFLM's (x + input_offset) * w adds; taps in
- * the padding add nothing, as TFLM skips them. The window is clipped to the input once per output
- * pixel, so no tap is bounds-tested. Out of line: its loops keep their registers. */
-TINYC_NOINLINE void tinyc_depthwise_direct_pixel_s8(
-    const tinyc_depthwise_conv_s8_params *p, const int8_t *window, int32_t fy0, int32_t fy1,
-    int32_t fx0, int32_t fx1, const int8_t *filter, const int32_t *bias,
-    const int32_t *multiplier, const int8_t *shift, int8_t *output) {
-  const int32_t channels = p->output_depth, zp = p->input_zero_point;
-  const int32_t x_row = p->dilation_height * p->input_width * p->input_depth;
-  const int32_t x_tap = p->dilation_width * p->input_depth;
-  for (int32_t c = 0; c < channels; ++c) {
-    const int8_t *x = window + c / p->depth_multiplier + fy0 * x_row + fx0 * x_tap;
-    const int8_t *w = filter + (fy0 * p->filter_width + fx0) * channels + c;
-    int32_t acc = bias[c];
-    for (int32_t fy = fy0; fy < fy1; ++fy, x += x_row, w += p->filter_width * channels) {
-      const int8_t *xt = x, *wt = w;
-      for (int32_t fx = fx0; fx < fx1; ++fx, xt += x_tap, wt += channels)
-        acc += ((int32_t)*xt - zp) * (int32_t)*wt;
-    }
-    tinyc_depthwise_output_s8(p, &acc, 1, multiplier + c, shift + c, output + c);
-  }
-}
-
-static inline void tinyc_depthwise_conv_direct_s8(const tinyc_depthwise_conv_s8_params *p,
-                                                  const int8_t *TINYC_RESTRICT input,
-                                                  const int8_t *TINYC_RESTRICT filter,
-                                                  const int32_t *bias, const int32_t *multiplier,
-                                                  const int8_t *shift,
-                                                  int8_t *TINYC_RESTRICT output) {
-  for (int32_t b = 0; b < p->batches; ++b) {
-    const int8_t *image = input + b * p->input_height * p->input_width * p->input_depth;
-    for (int32_t oy = 0; oy < p->output_height; ++oy) {
-      const int32_t iy0 = oy * p->stride_height - p->pad_height;
-      int32_t fy0, fy1;
-      tinyc_depthwise_window(iy0, p->dilation_height, p->filter_height, p->input_height, &fy0,
-                             &fy1);
-      for (int32_t ox = 0; ox < p->output_width; ++ox, output += p->output_depth) {
-        const int32_t ix0 = ox * p->stride_width - p->pad_width;
-        int32_t fx0, fx1;
-        tinyc_depthwise_window(ix0, p->dilation_width, p->filter_width, p->input_width, &fx0,
-                               &fx1);
-        /* the input pixel under tap (0, 0): may lie in the padding, only taps inside are read */
-        const int8_t *window = image + (iy0 * p->input_width + ix0) * p->input_depth;
-        tinyc_depthwise_direct_pixel_s8(p, window, fy0, fy1, fx0, fx1, filter, bias, multiplier,
-                                        shift, output);
+        tinyc_depthwise_taps t = {0, 0, p->dilation_width * depth, 0, 0};
+        const int8_t *x = image; /* not read when no tap is inside */
+        int32_t tap0 = 0;
+        if (fy1 > fy0 && fx1 > fx0) {
+          t.rows = fy1 - fy0;
+          t.cols = fx1 - fx0;
+          t.x_skip = x_row - t.cols * t.x_tap;
+          t.w_skip = p->filter_width - t.cols;
+          x += ((iy0 + fy0 * p->dilation_height) * p->input_width + ix0 +
+                fx0 * p->dilation_width) * depth;
+          tap0 = fy0 * p->filter_width + fx0;
+          if (p->filter_width == 1) { /* one filter column: its taps are one run down the rows */
+            t.cols = t.rows;
+            t.rows = 1;
+            t.x_tap = x_row;
+          }
+        }
+        tinyc_depthwise_pixel_s8(p, &t, x, tap0, filter, bias, multiplier, shift, output);
       }
     }
   }

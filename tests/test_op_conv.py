@@ -3,33 +3,43 @@
 A grid of single-layer Keras models converted to full int8 by the TF converter covers padding,
 strides, dilation, depth multipliers, kernel shapes, fused activations, bias or none, per-channel
 and per-tensor weights. Inputs are calibrated on an asymmetric range, so the input zero point is
-not 0 and the kernels' folding of it into the bias (with the padding correction) is exercised.
-Each model is compared with the TFLM interpreter on random int8 inputs over the whole int8 range.
+not 0: the conv kernels' folding of it into the bias (with the padding correction) and the
+depthwise kernel's (x - zero point) sums over clipped windows are exercised. Each model is
+compared with the TFLM interpreter on random int8 inputs over the whole int8 range.
 
 The hosts running these tests take the portable C path of the kernels; on cores with the Arm DSP
-extension the kernels use SXTB16/SMLAD instead, which `test_cortex_m4_dsp_path_is_bit_exact`
-checks on an emulated Cortex-M4 (skipped when the Arm toolchain or QEMU is missing).
+extension the kernels use SXTB16/SMLAD (conv) and SXTAB16/SMLABB (depthwise, in assembly) instead,
+which `test_cortex_m4_dsp_path_is_bit_exact` checks on an emulated Cortex-M4 (skipped when the
+Arm toolchain or QEMU is missing).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
 import itertools
 import json
 import shutil
 import subprocess
+import tempfile
+from functools import cache
 from pathlib import Path
 
+import cffi
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tinyc.errors import UnsupportedError
 from tinyc.lower import lower
-from tinyc.ops.conv import interleave_rows
+from tinyc.ops.conv import depthwise_filter_blocks, interleave_rows
 from tinyc.pipeline import compile_graph, compile_to_folder
+from tinyc.quantize import multiply_by_quantized_multiplier
 from tinyc.read_tflite import read_model
 from tinyc.verify.build import build_host_model
 from tinyc.verify.compare import tflm_runner
+from tinyc.write_files import runtime_sources
 
 from conftest import REPO, SHARED_MODELS, assert_bit_exact
 from tflite_builders import cached_model, keras_model, quiet_tensorflow, single_layer_model
@@ -95,6 +105,7 @@ DEPTHWISE = {
     "3x3-same-small-map": ((3, 3, 16), lambda tf: depthwise(tf, 3, activation="relu")),
     "12x12-same-144-taps": ((14, 13, 4), lambda tf: depthwise(tf, 12)),
     "17x17-same-over-256-taps": ((18, 17, 2), lambda tf: depthwise(tf, 17)),
+    "5x1-same-dilation2x1-wide": ((12, 5, 6), lambda tf: depthwise(tf, (5, 1), dilation=(2, 1))),
 }
 
 
@@ -123,13 +134,15 @@ def test_conv(name, scratch):
     assert_varied_outputs(path)
 
 
-@pytest.mark.parametrize("scratch", ["always", "never"])
 @pytest.mark.parametrize("name", sorted(DEPTHWISE))
-def test_depthwise(name, scratch):
-    """Both kernel variants: with a scratch buffer in the arena, and the scratch-free fallback."""
+def test_depthwise(name):
+    """One kernel, which needs no scratch: the scratch policy does not change it."""
     path = grid_model("depthwise", name)
-    assert [op.kind for op in read_model(path).ops] == ["DEPTHWISE_CONV_2D"]
-    assert_bit_exact(path, SAMPLES, scratch=scratch)
+    graph = read_model(path)
+    assert [op.kind for op in graph.ops] == ["DEPTHWISE_CONV_2D"]
+    (call,) = lower(graph).calls
+    assert (call.scratch_bytes, call.fallback) == (0, None)
+    assert_bit_exact(path, SAMPLES)
     assert_varied_outputs(path)
 
 
@@ -146,7 +159,7 @@ def test_grid_exercises_what_it_claims():
             zero_points.add(params["input_zero_point"])
             multipliers.add(params.get("depth_multiplier", 0))
     assert functions == {"", "tinyc_conv_s8", "tinyc_conv_im2col_s8", "tinyc_conv_1x1_s8",
-                         "tinyc_depthwise_conv_s8", "tinyc_depthwise_conv_direct_s8"}
+                         "tinyc_depthwise_conv_s8"}
     assert {(0, 0), (1, 1), (2, 2)} <= paddings
     assert 0 not in zero_points
     assert {1, 2, 4, 8} <= multipliers
@@ -301,21 +314,84 @@ def test_interleave_rows_layout():
     assert interleave_rows(matrix).tolist() == expected.tolist()
 
 
+@pytest.mark.parametrize(("multiplier", "grouped"), [(1, 4), (4, 4), (2, 0), (3, 0)])
+def test_depthwise_filter_blocks_layout(multiplier, grouped):
+    """Channels 0-3 in one block of 4 (when the kernel takes them four at a time), channel 4
+    alone; each block tap by tap; channel c's block at c * taps."""
+    weights = np.arange(2 * 3 * 5, dtype=np.int8).reshape(1, 2, 3, 5)  # 6 taps, 5 channels
+    taps = weights.reshape(6, 5)
+    blocks = depthwise_filter_blocks(weights, multiplier)
+    assert blocks.size == weights.size
+    for c in range(5):
+        start = c * 6
+        if c < grouped:
+            block = blocks[c // 4 * 24:c // 4 * 24 + 24].reshape(6, 4)
+            assert block[:, c % 4].tolist() == taps[:, c].tolist()
+        else:
+            assert blocks[start:start + 6].tolist() == taps[:, c].tolist()
+
+
+@cache
+def depthwise_requantize():
+    """runtime/depthwise_conv.h's tinyc_depthwise_requantize, built for the host (cffi)."""
+    ffi = cffi.FFI()
+    ffi.cdef("int32_t requantize(int32_t x, int32_t multiplier, int32_t shift);")
+    folder = Path(tempfile.mkdtemp(prefix="tinyc-depthwise-"))
+    for name, text in runtime_sources(["depthwise_conv.h"]).items():
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_text(text)
+    ffi.set_source("_tinyc_depthwise_requantize", """
+        #include "tinyc_runtime/depthwise_conv.h"
+        int32_t requantize(int32_t x, int32_t multiplier, int32_t shift) {
+          return tinyc_depthwise_requantize(x, multiplier, shift);
+        }""", include_dirs=[str(folder)])
+    module_path = ffi.compile(tmpdir=str(folder))
+    spec = importlib.util.spec_from_file_location("_tinyc_depthwise_requantize", module_path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.lib.requantize
+
+
+INT32 = st.integers(-(1 << 31), (1 << 31) - 1)
+Q31_MULTIPLIER = st.integers(1 << 30, (1 << 31) - 1)  # QuantizeMultiplier's range
+
+
+@settings(max_examples=3000, deadline=None)
+@given(INT32, Q31_MULTIPLIER, st.integers(-31, -1))
+def test_depthwise_requantize_right_shifts_match_tflm(x, multiplier, shift):
+    """Its right-shift path (every depthwise layer of the shared models) over all int32 sums,
+    against the Python port of MultiplyByQuantizedMultiplier (itself checked against exact
+    rationals in test_quantize_math.py)."""
+    expected = multiply_by_quantized_multiplier(x, multiplier, shift)
+    assert depthwise_requantize()(x, multiplier, shift) == expected
+
+
+@pytest.mark.parametrize("x", [-(1 << 31), -(1 << 30), -1, 0, 1, (1 << 30), (1 << 31) - 1])
+@pytest.mark.parametrize("multiplier", [1 << 30, (1 << 30) + 1, (1 << 31) - 1])
+@pytest.mark.parametrize("shift", [-31, -30, -2, -1, 0, 1, 7])
+def test_depthwise_requantize_edges(x, multiplier, shift):
+    expected = multiply_by_quantized_multiplier(x, multiplier, shift)
+    assert depthwise_requantize()(x, multiplier, shift) == expected
+
+
 # --- the Arm DSP path (SXTB16/SMLAD), on an emulated Cortex-M4 ---
 
 M4BENCH = REPO.parent / "shared" / "tools" / "m4bench" / "m4bench"
-DSP_MODELS = [("conv", "1x1-odd-everything"), ("conv", "3x3-same-s2-relu6-odd-input"),
-              ("conv", "3x3-same-dilation2"), ("conv", "3x3-same-deep-k288"),
-              ("conv", "3x3-dilation2-deep-odd-filters"), ("conv", "3x3-same-s2-deep-odd-input"),
-              ("depthwise", "3x3-same-s2-odd-channels"), ("depthwise", "3x3-same-multiplier2"),
-              ("depthwise", "10x8-same-s2-multiplier4"), ("depthwise", "3x3-same-small-map")]
+CONV_DSP_MODELS = ["1x1-odd-everything", "3x3-same-s2-relu6-odd-input", "3x3-same-dilation2",
+                   "3x3-same-deep-k288", "3x3-dilation2-deep-odd-filters",
+                   "3x3-same-s2-deep-odd-input"]
+# Conv models under both scratch policies (two kernels each); every depthwise model once (one
+# kernel, whose DSP loops differ by depth multiplier, channel count, dilation, filter width 1
+# and window clipping at the borders).
+DSP_CASES = [("conv", name, scratch) for name in CONV_DSP_MODELS for scratch in ("always", "never")]
+DSP_CASES += [("depthwise", name, "auto") for name in sorted(DEPTHWISE)]
 
 
 @pytest.mark.skipif(not (M4BENCH.exists() and shutil.which("arm-none-eabi-gcc")
                          and shutil.which("qemu-system-arm")),
                     reason="m4bench, arm-none-eabi-gcc or qemu-system-arm missing")
-@pytest.mark.parametrize("scratch", ["always", "never"])
-@pytest.mark.parametrize(("kind", "name"), DSP_MODELS, ids=[f"{k}-{n}" for k, n in DSP_MODELS])
+@pytest.mark.parametrize(("kind", "name", "scratch"), DSP_CASES,
+                         ids=[f"{k}-{n}-{s}" for k, n, s in DSP_CASES])
 def test_cortex_m4_dsp_path_is_bit_exact(kind, name, scratch, tmp_path):
     path = grid_model(kind, name)
     compile_to_folder(path, tmp_path / "gen", name="model", scratch=scratch)

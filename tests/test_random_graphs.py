@@ -136,8 +136,9 @@ class Pending:
     finish: Callable[[tuple[float, int]], Act]
 
 
-def _wdesc(per_channel: bool, use_bias: bool) -> str:
-    return ("per-channel" if per_channel else "per-tensor") + ("" if use_bias else " no-bias")
+def _wdesc(per_channel: bool, use_bias: bool, shared: bool, weights: int) -> str:
+    return (("per-channel" if per_channel else "per-tensor") + ("" if use_bias else " no-bias")
+            + (f" (weights t{weights}, shared)" if shared else ""))
 
 
 def _adesc(a: Act) -> str:
@@ -169,6 +170,7 @@ class Builder:
         self.history: list[Act] = []  # every activation so far, for long skips
         self.lines: list[str] = [f"seed={seed}"]
         self.tags: set[str] = set()
+        self.weight_tensors: dict[tuple, list] = {}  # (shape, axis, per channel) -> weights
 
     # --- drawing helpers (each shrinks towards the first / smallest / False) ---
 
@@ -248,8 +250,19 @@ class Builder:
 
     # --- weights ---
 
-    def weights(self, shape, channel_axis: int, per_channel: bool) -> tuple[np.ndarray, list]:
-        """Random symmetric int8 weights and their float32 scales (one, or one per channel)."""
+    def weights(self, shape, channel_axis: int, per_channel: bool):
+        """A constant tensor of random symmetric int8 weights with float32 scales (one, or one
+        per channel): (index, values, scales, shared). Sometimes an earlier op's weights of the
+        same shape instead (shared=True): weight sharing, and one array for two calls."""
+        key = (tuple(shape), channel_axis, per_channel)
+        if key in self.weight_tensors and self.flag(20):
+            return (*self.choice(self.weight_tensors[key]), True)
+        q, scales = self._weight_values(shape, channel_axis, per_channel)
+        index = self.const(q, (scales, [0] * len(scales)), channel_axis)
+        self.weight_tensors.setdefault(key, []).append((index, q, scales))
+        return index, q, scales, False
+
+    def _weight_values(self, shape, channel_axis: int, per_channel: bool):
         low = -128 if self.flag(20) else -127
         q = self.rng.integers(low, 128, shape).astype(np.int8)
         if self.flag(10):  # sparse weights
@@ -320,15 +333,14 @@ class Builder:
         out_channels = out_channels or self.integer(1, 8)
         g = geometry or self.geometry(x, 4)
         per_channel = not self.flag(20)
-        q, scales = self.weights((out_channels, *g.kernel, x.shape[3]), 0, per_channel)
+        wi, q, scales, shared = self.weights((out_channels, *g.kernel, x.shape[3]), 0, per_channel)
         use_bias = not self.flag(20)
         bias, lo, hi = self.weighted(x, q, scales, 0, (1, 2, 3), use_bias)
         activation = self.activation()
         lo, hi, activation = self.clamp(lo, hi, activation)
-        wi = self.const(q, (scales, [0] * len(scales)), 0)
         inputs = [x.index, wi] + ([bias] if bias >= 0 else [])
         tags = g.tags() + [activation, "per-channel" if per_channel else "per-tensor",
-                           "bias" if use_bias else "no-bias"]
+                           "bias" if use_bias else "no-bias"] + ["shared-weights"] * shared
         if g.kernel == g.stride == (1, 1):
             tags.append("pointwise")
 
@@ -336,7 +348,7 @@ class Builder:
             y = self.act((x.shape[0], *g.out_hw(x), out_channels), quant, lo, hi)
             self.op("CONV_2D", inputs, [y.index], "Conv2DOptions",
                     f"t{y.index} = CONV_2D(t{x.index}) filter {list(q.shape)} {g} {activation} "
-                    f"{_wdesc(per_channel, use_bias)} -> {_adesc(y)}",
+                    f"{_wdesc(per_channel, use_bias, shared, wi)} -> {_adesc(y)}",
                     tags, padding=PADDING_CODES[g.padding], strideH=g.stride[0],
                     strideW=g.stride[1], dilationHFactor=g.dilation[0],
                     dilationWFactor=g.dilation[1],
@@ -350,26 +362,25 @@ class Builder:
         g = geometry or self.geometry(x, 4)
         channels = x.shape[3] * multiplier
         per_channel = not self.flag(20)
-        q, scales = self.weights((1, *g.kernel, channels), 3, per_channel)
+        wi, q, scales, shared = self.weights((1, *g.kernel, channels), 3, per_channel)
         use_bias = not self.flag(20)
         # each output channel sums over its own input channel: the same estimate as a conv
         bias, lo, hi = self.weighted(x, q, scales, 3, (0, 1, 2), use_bias)
         activation = self.activation()
         lo, hi, activation = self.clamp(lo, hi, activation)
-        wi = self.const(q, (scales, [0] * len(scales)), 3)
         # No bias: two inputs. TFLM's conv Prepare takes a third input as a bias tensor and
         # crashes on an omitted one (-1), so the converter's FULLY_CONNECTED style is not valid.
         inputs = [x.index, wi] + ([bias] if bias >= 0 else [])
         tags = g.tags() + [activation, f"multiplier{multiplier}",
                            "per-channel" if per_channel else "per-tensor",
-                           "bias" if use_bias else "no-bias"]
+                           "bias" if use_bias else "no-bias"] + ["shared-weights"] * shared
 
         def finish(quant) -> Act:
             y = self.act((x.shape[0], *g.out_hw(x), channels), quant, lo, hi)
             self.op("DEPTHWISE_CONV_2D", inputs, [y.index], "DepthwiseConv2DOptions",
                     f"t{y.index} = DEPTHWISE_CONV_2D(t{x.index}) filter {list(q.shape)} "
                     f"multiplier {multiplier} {g} {activation} "
-                    f"{_wdesc(per_channel, use_bias)} -> {_adesc(y)}",
+                    f"{_wdesc(per_channel, use_bias, shared, wi)} -> {_adesc(y)}",
                     tags, padding=PADDING_CODES[g.padding], strideH=g.stride[0],
                     strideW=g.stride[1], depthMultiplier=multiplier,
                     dilationHFactor=g.dilation[0], dilationWFactor=g.dilation[1],
@@ -591,19 +602,18 @@ class Builder:
         batches = size // depth
         units = units or self.integer(1, 10)
         per_channel = not self.flag(40)
-        q, scales = self.weights((units, depth), 0, per_channel)
+        wi, q, scales, shared = self.weights((units, depth), 0, per_channel)
         use_bias = not self.flag(20)
         bias, lo, hi = self.weighted(x, q, scales, 0, (1,), use_bias)
         activation = self.activation()
         lo, hi, activation = self.clamp(lo, hi, activation)
-        wi = self.const(q, (scales, [0] * len(scales)), 0)
         keep_dims = depth == x.shape[-1] and len(x.shape) > 2 and self.flag(30)
         shape = (*x.shape[:-1], units) if keep_dims else (batches, units)
         y = self.act(shape, self.quant_for(lo, hi), lo, hi)
-        tags = ["keep-num-dims"] if keep_dims else []
+        tags = ["keep-num-dims"] * keep_dims + ["shared-weights"] * shared
         self.op("FULLY_CONNECTED", [x.index, wi, bias], [y.index], "FullyConnectedOptions",
                 f"t{y.index} = FULLY_CONNECTED(t{x.index}) weights {list(q.shape)} {activation} "
-                f"{_wdesc(per_channel, use_bias)} -> {_adesc(y)}",
+                f"{_wdesc(per_channel, use_bias, shared, wi)} -> {_adesc(y)}",
                 [activation, "per-channel" if per_channel else "per-tensor",
                  "bias" if use_bias else "no-bias", "batched" if batches > 1 else "flat",
                  f"rank{len(x.shape)}-input"] + tags,
@@ -684,13 +694,10 @@ def graphs(draw) -> Case:
 # the error message. Examples that hit one are rejected (and counted) so the property keeps
 # checking everything else; each has an xfail(strict=True) regression test below, which starts
 # passing, and so failing as XPASS, once the bug is fixed: then delete both.
-KNOWN_BUGS = {
-    # tinyc_depthwise_conv_direct_s8 forms `image + (iy0 * input_width + ix0) * input_depth`
-    # for a window starting in the padding: a pointer before the input buffer (undefined
-    # behaviour, though never dereferenced), which g++ -O2 -Warray-bounds flags once the
-    # params are constants, so -Werror fails the build.
-    "depthwise-direct-window-pointer": lambda message: (
-        "depthwise_conv.h" in message and "array-bounds" in message),
+KNOWN_BUGS: dict = {
+    # (fixed) "depthwise-direct-window-pointer": the scratch-free depthwise kernel formed a
+    # pointer before the input for windows starting in the padding; see
+    # test_depthwise_window_in_the_padding below.
 }
 
 
@@ -840,14 +847,11 @@ def test_random_graphs_match_tflm():
 # --- regression tests for what this test found ---
 
 
-@pytest.mark.xfail(strict=True, raises=TinycError, reason=(
-    "KNOWN_BUGS['depthwise-direct-window-pointer']: runtime/depthwise_conv.h:266 "
-    "(tinyc_depthwise_conv_direct_s8) points before the input for a window in the padding; "
-    "g++ and arm-none-eabi-g++ -O2 -Werror=array-bounds reject the generated code"))
-def test_known_bug_depthwise_direct_window_pointer(tmp_path):
+def test_depthwise_window_in_the_padding(tmp_path):
     """Minimised from a random graph: one DEPTHWISE_CONV_2D, [1,2,4,2] input, 4x3 filter,
-    stride 2x3, SAME (padding 1 row, 1 column), no scratch (the scratch-free kernel); the first
-    window starts 10 bytes before the input. Outputs are right when built without -Werror."""
+    stride 2x3, SAME (padding 1 row, 1 column), no scratch; the first window starts 10 bytes
+    before the input. The kernel once formed a pointer there, which g++ -O2
+    -Werror=array-bounds rejected (KNOWN_BUGS['depthwise-direct-window-pointer'], fixed)."""
     from conftest import assert_bit_exact
 
     q = np.arange(24, dtype=np.int8).reshape(1, 4, 3, 2) - 12

@@ -3,12 +3,17 @@
 Both lowerings do what TFLM's Prepare does (conv_common.cc, depthwise_conv_common.cc):
 padding from ComputePaddingHeightWidth, per-channel multipliers from
 PopulateConvolutionQuantizationParams (double products, a per-tensor scale broadcast to every
-channel), activation bounds from CalculateActivationRangeQuantized. In addition the input zero
-point is folded into the bias:
+channel), activation bounds from CalculateActivationRangeQuantized.
+
+CONV_2D also folds the input zero point into the bias:
     sum_taps w * (x - zp) + b  ==  sum_taps w * x + (b - zp * sum_taps w)
-TFLM skips taps in the padding; the kernels read input_zero_point there instead, which adds back
-exactly what the folding subtracted for those taps. Everything is int32 arithmetic, so the result
-is bit-exact (see runtime/conv.h).
+TFLM skips taps in the padding; the conv kernels read input_zero_point there instead, which adds
+back exactly what the folding subtracted for those taps. Everything is int32 arithmetic, so the
+result is bit-exact (see runtime/conv.h).
+
+DEPTHWISE_CONV_2D keeps the plain bias: its kernel visits only the taps inside the input and
+sums (x - zp) * w as TFLM does (with no cost on Arm DSP cores, see runtime/depthwise_conv.h). Its
+filter is rearranged so that the kernel reads it in order (depthwise_filter_blocks).
 """
 
 from __future__ import annotations
@@ -33,8 +38,6 @@ from . import (
     unsupported,
 )
 
-# Depthwise tap lists index taps with one byte (runtime/depthwise_conv.h).
-MAX_LISTED_TAPS = 256
 PADDINGS = {"SAME", "VALID"}
 NOTES = ("per-channel or per-tensor int8 weights (zero point 0); int32 bias optional; "
          "SAME/VALID padding, any stride and dilation; fused NONE/RELU/RELU6/RELU_N1_TO_1")
@@ -107,26 +110,39 @@ def lower_depthwise_conv(graph: Graph, op: Op) -> KernelCall:
                               f"{x.shape[3]} and filter channels {channels}")
     window = _window(op, x, w.shape[1:3], y, channels)
     multipliers, shifts = _multipliers(op, x, w, y, channels, axis=3)
-    folded = _fold_bias(x.zero_point, w, bias, channels, sum_axes=(0, 1, 2))
+    # The kernel's requantization reads a negative shift as a multiplier in [2^30, 2^31), as
+    # QuantizeMultiplier makes them.
+    assert all(m >= 1 << 30 for m, s in zip(multipliers, shifts) if s < 0)
+    plain_bias = _fold_bias(0, w, bias, channels, sum_axes=(0, 1, 2))  # zero point 0: no folding
     geometry = _geometry(x, w.shape[1:3], y)
     params = geometry + (("depth_multiplier", multiplier_depth),) + _rest(op, x, y, window)
-    listed = KernelCall(
+    return KernelCall(
         op=op,
         function="tinyc_depthwise_conv_s8",
         header="depthwise_conv.h",
         params_type="tinyc_depthwise_conv_s8_params",
         params=params,
-        args=_args(x, w, y) + (ScratchArg(),),
-        arrays=_arrays(folded, multipliers, shifts),
-        scratch_bytes=5 * w.shape[1] * w.shape[2],  # an int32 offset and a 1-byte index per tap
+        args=(TensorArg(x.index), ArrayArg("filter"), ArrayArg("bias"), ArrayArg("multiplier"),
+              ArrayArg("shift"), TensorArg(y.index)),
+        arrays=(ConstArray("filter", "int8_t", depthwise_filter_blocks(w.data, multiplier_depth)),)
+        + _arrays(plain_bias, multipliers, shifts),
     )
-    # No scratch: TFLM's (x - zero_point) * w sums over the clipped window, plain bias.
-    plain_bias = _fold_bias(0, w, bias, channels, sum_axes=(0, 1, 2))
-    direct = replace(listed, function="tinyc_depthwise_conv_direct_s8", args=_args(x, w, y),
-                     arrays=_arrays(plain_bias, multipliers, shifts), scratch_bytes=0)
-    if w.shape[1] * w.shape[2] > MAX_LISTED_TAPS:
-        return direct
-    return replace(listed, fallback=direct)
+
+
+def depthwise_filter_blocks(weights: np.ndarray, depth_multiplier: int) -> np.ndarray:
+    """The filter layout runtime/depthwise_conv.h reads: channel blocks, each tap by tap.
+
+    [1, H, W, C] -> the channels the kernel takes four at a time (all but the last C % 4 when the
+    depth multiplier is 1 or a multiple of 4, else none) in blocks of 4, the others in blocks of
+    1; a block holds its channels' weights tap by tap (taps in row-major order), so channel c's
+    block starts at c * H * W.
+    """
+    taps = weights.reshape(-1, weights.shape[3])  # [H * W, C]
+    channels = taps.shape[1]
+    grouped = channels // 4 * 4 if depth_multiplier == 1 or depth_multiplier % 4 == 0 else 0
+    blocks = [taps[:, c:c + 4].reshape(-1) for c in range(0, grouped, 4)]
+    blocks += [taps[:, c] for c in range(grouped, channels)]
+    return np.concatenate(blocks).astype(np.int8)
 
 
 def _tensors(graph: Graph, op: Op) -> tuple[Tensor, Tensor, Tensor | None, Tensor]:
@@ -228,11 +244,6 @@ def _rest(op: Op, x: Tensor, y: Tensor, window: Window) -> tuple[tuple[str, int]
         ("activation_min", act_min),
         ("activation_max", act_max),
     )
-
-
-def _args(x: Tensor, w: Tensor, y: Tensor):
-    return (TensorArg(x.index), TensorArg(w.index), ArrayArg("bias"), ArrayArg("multiplier"),
-            ArrayArg("shift"), TensorArg(y.index))
 
 
 def _arrays(folded: np.ndarray, multipliers: list[int], shifts: list[int]):
