@@ -186,23 +186,21 @@ TINYC_NOINLINE void tinyc_depthwise_sum1x4_s8(const tinyc_depthwise_taps *t, con
   acc[3] = a3;
 }
 
-/* TFLM's MultiplyByQuantizedMultiplier, as tinyc_requantize computes it. Its usual case, a right
- * shift (shift < 0; the compiler's multipliers come from QuantizeMultiplier, so the multiplier is
- * then in [2^30, 2^31)), is tinyc_requantize's single 64-bit multiply-accumulate
- *     floor((x * multiplier + 2^30 - 2^31 [x < 0] + 2^(30+e)) / 2^(31+e)),  e = -shift,
- * with the sign term taken from x's sign bit instead of a branch. */
+/* TFLM's MultiplyByQuantizedMultiplier (as tinyc_requantize). Its usual case, a right shift
+ * e = -shift >= 1 with a multiplier in [2^30, 2^31) (the compiler's multipliers come from
+ * QuantizeMultiplier, so a negative shift means such a multiplier), is tinyc_requantize's
+ *     floor((x * multiplier + 2^30 - 2^31 [x < 0] + 2^(30+e)) / 2^(31+e))
+ * taken in two steps: y = floor((x * multiplier + 2^30 - 2^31 [x < 0]) / 2^31), which fits in
+ * int32, then floor((y + 2^(e-1)) / 2^e) = ((y >> (e - 1)) + 1) >> 1 (nested floors of divisions
+ * by integers merge). The 2^30 - 2^31 [x < 0] term is a 64-bit word pair made from x's sign bit:
+ * high word x >> 31 (0 or -1), low word 2^30 plus the sign bit. */
 TINYC_ALWAYS_INLINE int32_t tinyc_depthwise_requantize(int32_t x, int32_t multiplier,
                                                        int32_t shift) {
   if (shift < 0) {
-    const int32_t e = -shift; /* 1..31 */
-    const uint32_t t = 1u << e;
-    /* 2^30 - 2^31 [x < 0] as a 64-bit word pair: high word 0 or -1 (x >> 31), low word 2^30
-     * plus x's sign bit */
-    const uint64_t half = ((uint64_t)(uint32_t)(x >> 31) << 32) |
-                          (((uint32_t)x & 0x80000000u) | 0x40000000u);
-    const uint64_t round = ((uint64_t)(t >> 2) << 32) | (uint32_t)(t << 30); /* 2^(30+e) */
-    const int64_t sum = (int64_t)(half + round) + (int64_t)x * multiplier;
-    return (int32_t)(sum >> 32) >> (e - 1);
+    const int64_t nudge = (int64_t)(x >> 31) * ((int64_t)1 << 32) +
+                          (int64_t)(((uint32_t)x & 0x80000000u) | 0x40000000u);
+    const int32_t y = (int32_t)((nudge + (int64_t)x * multiplier) >> 31);
+    return ((y >> (-shift - 1)) + 1) >> 1;
   }
   return tinyc_requantize(x, multiplier, shift);
 }
