@@ -42,6 +42,7 @@ from tinyc.verify.compare import tflm_runner
 from tinyc.write_files import runtime_sources
 
 from conftest import REPO, SHARED_MODELS, assert_bit_exact
+from flatbuffer_models import OperatorSpec, TensorSpec, tflite_model
 from tflite_builders import cached_model, keras_model, quiet_tensorflow, single_layer_model
 
 SAMPLES = 20
@@ -247,6 +248,26 @@ def test_real_conv_ops_match_tflm_intermediates(model):
             x = tensors[op.inputs[0]].reshape(graph.tensor(op.inputs[0]).shape)
             (out,) = host.run([x])
             assert out == tensors[op.outputs[0]].tobytes(), f"{model} op {op.index} {scratch}"
+
+
+def test_depthwise_layers_sharing_small_arrays_build_with_werror(tmp_path):
+    """Two 3-channel depthwise layers of one input with the same bias and multipliers, which the
+    generated code stores once: gcc specialized the kernel for those arrays and -Warray-bounds
+    (the host build is -O2 -Wall -Werror) flagged the four-channel loop, which never runs for 3
+    channels. Found by tests/test_random_graphs.py."""
+    tensors = [TensorSpec((1, 2, 2, 3), np.int8, (0.5, 20))]
+    ops = []
+    for i in range(2):
+        q = (np.array([5, -7, 9], np.int8) * (1 - 2 * i)).reshape(1, 1, 1, 3)
+        tensors += [TensorSpec(q.shape, np.int8, (0.01 * (i + 1), 0), q, quant_axis=3),
+                    TensorSpec((1, 2, 2, 3), np.int8, (0.05, i - 3))]
+        ops.append(OperatorSpec(
+            "DEPTHWISE_CONV_2D", [0, len(tensors) - 2], [len(tensors) - 1],
+            "DepthwiseConv2DOptions", dict(padding=0, strideH=1, strideW=1, depthMultiplier=1,
+                                           dilationHFactor=1, dilationWFactor=1)))  # SAME
+    path = tmp_path / "two_small_depthwise.tflite"
+    path.write_bytes(tflite_model(tensors, ops, [0], [2, 4]))
+    assert_bit_exact(path, samples=20)
 
 
 # --- unsupported options: clear errors naming the op and the option ---
