@@ -17,7 +17,8 @@
  * halfwords and adds -input_zero_point to both in one instruction (x - input_zero_point lies in
  * [-255, 255]), and 16x16 multiply-accumulates (SMLABB/SMLATT/SMLABT): the same integers as the
  * portable loops. Those loops are written in assembly, so that all twelve values of the tap loop
- * stay in registers: gcc -Os otherwise keeps some of them on the stack.
+ * stay in registers (gcc -Os otherwise keeps some of them on the stack); unoptimized builds
+ * (-O0, where register allocation does not matter) and TINYC_NO_DSP take the portable loops.
  *
  * Filter layout (compiler/ops/conv.py, depthwise_filter_blocks): TFLite's [1, H, W, C] filter
  * rearranged so that a pass over a window reads its weights in order: channels in blocks of 4
