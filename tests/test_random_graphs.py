@@ -21,8 +21,9 @@ across inputs on most examples and reports the op and parameter coverage reached
 Examples alternate between the planner's --scratch policies (auto, always, never). A model TFLM
 rejects is a generator bug and fails the test (beware: TFLM's conv Prepare crashes the process on
 an omitted bias written as input -1, so CONV_2D/DEPTHWISE_CONV_2D without bias have two inputs).
-Failures whose fix belongs in runtime/ or compiler/ are listed in KNOWN_BUGS, rejected (and
-counted) here, and pinned by an xfail(strict=True) regression test at the end of this file.
+A failure whose fix belongs in runtime/ or compiler/ goes in KNOWN_BUGS (such examples are
+rejected and counted) with a minimised xfail(strict=True) regression test, until it is fixed;
+the regression tests of fixed ones stay (end of this file, tests/test_op_conv.py).
 
 The run is deterministic (derandomized, MAX_EXAMPLES examples, about 30 s with a cold host-build
 cache, a few seconds warm); `pytest -s` prints the coverage reached. For a longer hunt with fresh
@@ -221,6 +222,9 @@ class Builder:
         """An output scale and zero point that cover [lo, hi], give or take a random factor."""
         width = max(hi - lo, 1e-3 * max(abs(lo), abs(hi)), 1e-5)
         factor = self.choice([1.0, 0.7, 1.4, 0.5, 2.0])
+        if self.flag(5):  # far off: mostly saturated, or a few levels; extreme shifts
+            factor = self.choice([1e-2, 1e2, 1e-4, 1e4])
+            self.tags.add("quantization:extreme-output-scale")
         scale = f32(max(width * factor / 255, min_scale))
         zero_point = int(np.clip(round(-0.5 - (lo + hi) / 2 / scale), -128, 127))
         return scale, zero_point
@@ -698,6 +702,10 @@ KNOWN_BUGS: dict = {
     # (fixed) "depthwise-direct-window-pointer": the scratch-free depthwise kernel formed a
     # pointer before the input for windows starting in the padding; see
     # test_depthwise_window_in_the_padding below.
+    # (fixed) "depthwise-small-channel-count-array-bounds": two depthwise layers of fewer than 4
+    # channels failed the -Werror build (-Warray-bounds on the 4-channel loop, which never
+    # runs for them); see test_depthwise_layers_sharing_small_arrays_build_with_werror in
+    # tests/test_op_conv.py.
 }
 
 
@@ -835,7 +843,7 @@ def test_random_graphs_match_tflm():
     print("\n" + STATS.summary())
     assert STATS.examples >= MAX_EXAMPLES
     # non-vacuity: the generator's quantization keeps outputs input-dependent
-    assert STATS.varied >= 0.8 * STATS.examples, (
+    assert STATS.varied >= 0.75 * STATS.examples, (
         STATS.summary() + "\nconstant outputs, e.g.:\n" + "\n".join(STATS.constant[:3]))
     assert STATS.saturated_bytes <= 0.5 * STATS.output_bytes, STATS.summary()
     kinds = {t for t in STATS.tags if ":" not in t}
