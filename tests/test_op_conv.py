@@ -43,7 +43,7 @@ from tinyc.write_files import runtime_sources
 
 from conftest import REPO, SHARED_MODELS, assert_bit_exact
 from flatbuffer_models import OperatorSpec, TensorSpec, tflite_model
-from tflite_builders import cached_model, keras_model, quiet_tensorflow, single_layer_model
+from tflite_builders import single_layer_model
 
 SAMPLES = 20
 LOW, HIGH = -0.4, 1.2  # calibration range: input zero point about -64
@@ -181,22 +181,8 @@ def test_relu_n1_to_1_is_fused_and_bit_exact():
 
 def per_tensor_model(key: str, shape: tuple[int, ...], make) -> Path:
     """Like single_layer_model, with per-channel quantization turned off in the converter."""
-
-    def convert() -> bytes:
-        tf = quiet_tensorflow()
-        model = keras_model(shape, lambda tf, x: make(tf)(x))
-        converter = tf.lite.TFLiteConverter.from_keras_model(model)
-        converter.optimizations = [tf.lite.Optimize.DEFAULT]
-        rng = np.random.default_rng(0)
-        samples = [rng.uniform(LOW, HIGH, (1, *shape)).astype(np.float32) for _ in range(32)]
-        converter.representative_dataset = lambda: ([s] for s in samples)
-        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-        converter.inference_input_type = tf.int8
-        converter.inference_output_type = tf.int8
-        converter._experimental_disable_per_channel = True
-        return converter.convert()
-
-    return cached_model(f"{key}-per-tensor-{LOW}-{HIGH}", convert)
+    return single_layer_model(f"{key}-per-tensor", shape, lambda tf, x: make(tf)(x), low=LOW,
+                              high=HIGH, flags={"_experimental_disable_per_channel": True})
 
 
 @pytest.mark.parametrize(

@@ -33,7 +33,7 @@ from tinyc.read_tflite import read_model
 from tinyc.verify.compare import tflm_runner
 
 from conftest import REPO, SHARED_MODELS, assert_bit_exact
-from tflite_builders import cached_model, keras_model, quiet_tensorflow, single_layer_model
+from tflite_builders import single_layer_model
 
 SAMPLES = 20
 LOW, HIGH = -0.4, 1.2  # calibration range: input zero point about -64
@@ -82,22 +82,9 @@ MODELS = {
 
 def per_tensor_model(key: str, shape: tuple[int, ...], make) -> Path:
     """Like single_layer_model, with per-channel quantization of Dense layers turned off."""
-
-    def convert() -> bytes:
-        tf = quiet_tensorflow()
-        model = keras_model(shape, lambda tf, x: make(tf)(x))
-        converter = tf.lite.TFLiteConverter.from_keras_model(model)
-        converter.optimizations = [tf.lite.Optimize.DEFAULT]
-        rng = np.random.default_rng(0)
-        samples = [rng.uniform(LOW, HIGH, (1, *shape)).astype(np.float32) for _ in range(32)]
-        converter.representative_dataset = lambda: ([s] for s in samples)
-        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-        converter.inference_input_type = tf.int8
-        converter.inference_output_type = tf.int8
-        converter._experimental_disable_per_channel_quantization_for_dense_layers = True
-        return converter.convert()
-
-    return cached_model(f"fc-{key}-per-tensor-{LOW}-{HIGH}", convert)
+    flag = "_experimental_disable_per_channel_quantization_for_dense_layers"
+    return single_layer_model(f"fc-{key}-per-tensor", shape, lambda tf, x: make(tf)(x), low=LOW,
+                              high=HIGH, flags={flag: True})
 
 
 def grid_model(name: str) -> Path:

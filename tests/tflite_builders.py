@@ -48,12 +48,14 @@ def quiet_tensorflow():
     return tf
 
 
-def convert(keras_model, representative: Iterable[np.ndarray] | None, mode: str = "int8") -> bytes:
+def convert(keras_model, representative: Iterable[np.ndarray] | None, mode: str = "int8",
+            flags: dict[str, object] | None = None) -> bytes:
     """Convert a Keras model.
 
     mode "int8": full integer, int8 input and output (the form TFLM examples use);
     "int8_float_io": full integer inside, float input/output (QUANTIZE ... DEQUANTIZE);
     "float": no quantization; "dynamic": dynamic-range (hybrid) weights-only quantization.
+    `flags` sets converter attributes, e.g. {"_experimental_disable_per_channel": True}.
     """
     tf = quiet_tensorflow()
     converter = tf.lite.TFLiteConverter.from_keras_model(keras_model)
@@ -71,6 +73,8 @@ def convert(keras_model, representative: Iterable[np.ndarray] | None, mode: str 
         converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
         converter.inference_input_type = tf.int8
         converter.inference_output_type = tf.int8
+    for name, value in (flags or {}).items():
+        setattr(converter, name, value)
     return converter.convert()
 
 
@@ -97,14 +101,17 @@ def single_layer_model(
     seed: int = 0,
     low: float = -1.0,
     high: float = 1.0,
+    flags: dict[str, object] | None = None,
 ) -> Path:
     """Cached int8 model of one Keras graph. `key` must name everything `build` depends on."""
+    flag_key = "".join(f"-{name}={value}" for name, value in sorted((flags or {}).items()))
     return cached_model(
-        f"{key}-{mode}-{seed}-{low}-{high}",
+        f"{key}-{mode}-{seed}-{low}-{high}{flag_key}",
         lambda: convert(
             keras_model(shape, build, seed),
             representative_samples(shape, seed=seed, low=low, high=high),
             mode,
+            flags,
         ),
     )
 
