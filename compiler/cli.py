@@ -94,7 +94,11 @@ def _verify(args: argparse.Namespace) -> int:
     if args.samples < 1:
         raise TinycError("--samples must be at least 1")
     report = verify_model(
-        args.model, samples=args.samples, seed=args.seed, litert=not args.no_litert
+        args.model,
+        samples=args.samples,
+        seed=args.seed,
+        litert=not args.no_litert,
+        scratch=args.scratch,
     )
     print("\n".join(report.lines()))
     return 0 if report.bit_exact else EXIT_MISMATCH

@@ -23,11 +23,9 @@ def assert_bit_exact(model_path: Path, samples: int = 100, seed: int = 0, scratc
 
     `scratch` picks the kernel variants: "always" the scratch-using ones, "never" their fallbacks.
     """
-    from tinyc import compile_model
     from tinyc.verify import verify_model
 
-    compiled = compile_model(model_path, scratch=scratch)
-    report = verify_model(model_path, samples=samples, seed=seed, litert=False, compiled=compiled)
+    report = verify_model(model_path, samples=samples, seed=seed, litert=False, scratch=scratch)
     assert report.bit_exact, "\n".join(report.lines())
     return report
 

@@ -266,3 +266,23 @@ def test_scratch_policy_option(tmp_path):
     bad = run_tinyc("compile", str(kws), "-o", str(tmp_path / "x"), "--scratch", "sometimes")
     assert bad.returncode == 2
     assert_one_line_error(bad, "--scratch")
+
+
+def test_verify_compiles_with_the_scratch_policy_given(monkeypatch):
+    """`verify --scratch` must reach the compiler, not just the argument parser."""
+    from tinyc import cli
+    from tinyc.verify import compare
+
+    policies = []
+    original = compare.compile_model
+
+    def recording(path, *args, **kwargs):
+        policies.append(kwargs.get("scratch"))
+        return original(path, *args, **kwargs)
+
+    monkeypatch.setattr(compare, "compile_model", recording)
+    kws = str(shared_model("kws_ref_model.tflite"))
+    for policy in ("never", "always"):
+        args = ["verify", kws, "--samples", "3", "--no-litert", "--scratch", policy]
+        assert cli.main(args) == 0
+    assert policies == ["never", "always"]

@@ -76,8 +76,11 @@ def verify_model(
     seed: int = 0,
     compiled: CompiledModel | None = None,
     litert: bool = True,
+    scratch: str = "auto",
 ) -> Report:
-    compiled = compiled or compile_model(model_path)
+    """Compare the generated code with the oracles; `scratch` as for compile (ignored when
+    `compiled` is given)."""
+    compiled = compiled or compile_model(model_path, scratch=scratch)
     host = build_host_model(compiled.files, compiled.name)
     graph = compiled.model.graph
     runners: dict[str, Runner] = {"tflm": tflm_runner(model_path, len(graph.outputs))}
