@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from .errors import UnsupportedError
 from .fold import fold_constants
 from .ir import Graph
-from .ops import Alias, KernelCall, Step, load_all
+from .ops import KernelCall, Step, load_all
 
 FULL_INTEGER_HINT = (
     "convert a full-integer model instead: converter.optimizations = [tf.lite.Optimize.DEFAULT], "
@@ -67,8 +67,3 @@ def _check_not_hybrid(graph: Graph) -> None:
                 + FULL_INTEGER_HINT
             )
 
-
-def describe(step: Step) -> str:
-    if isinstance(step, Alias):
-        return f"op {step.op.index} {step.op.kind}: alias of tensor {step.source}"
-    return f"op {step.op.index} {step.op.kind}: {step.function}"

@@ -40,7 +40,6 @@ class MemoryPlan:
     scratch_offsets: dict[int, int]  # step index -> offset of its scratch (steps that got one)
     alignment: int
     liveness_bound: int  # largest sum of simultaneously live activations: no plan can go lower
-    scratch_policy: str = "auto"
 
 
 def plan_memory(model: LoweredModel, alignment: int = ALIGNMENT,
@@ -56,7 +55,7 @@ def plan_memory(model: LoweredModel, alignment: int = ALIGNMENT,
         offset + model.steps[step].scratch_bytes for step, offset in scratch_offsets.items()])
     tensor_offsets = {t: offsets[f"t{r}"] for t, r in root.items() if f"t{r}" in offsets}
     return MemoryPlan(_round_up(arena, alignment), tensor_offsets, scratch_offsets, alignment,
-                      _liveness_bound(activations, len(model.steps)), scratch)
+                      _liveness_bound(activations, len(model.steps)))
 
 
 def apply_scratch_plan(model: LoweredModel, plan: MemoryPlan) -> LoweredModel:

@@ -9,6 +9,7 @@ Modules in this package are imported on first use, so adding an op is adding a f
 
 from __future__ import annotations
 
+import functools
 import importlib
 import pkgutil
 from collections.abc import Callable
@@ -105,8 +106,9 @@ def register(kind: str, *, types: str, notes: str) -> Callable[[Lowering], Lower
     return decorate
 
 
+@functools.cache
 def load_all() -> dict[str, OpInfo]:
-    """Import every op module once so REGISTRY is complete."""
+    """Import every op module (the first call only) so REGISTRY is complete."""
     for module in pkgutil.iter_modules(__path__):
         importlib.import_module(f"{__name__}.{module.name}")
     return REGISTRY
