@@ -123,9 +123,23 @@ def multiply_by_quantized_multiplier(x: int, multiplier: int, shift: int) -> int
     """TFLM's double-rounding MultiplyByQuantizedMultiplier (int32 x)."""
     left = max(shift, 0)
     right = max(-shift, 0)
-    shifted = _wrap32(x * (1 << left))
+    shifted = wrap_int32(x * (1 << left))
     return rounding_divide_by_pot(saturating_rounding_doubling_high_mul(shifted, multiplier), right)
 
 
-def _wrap32(x: int) -> int:
+def wrap_int32(x):
+    """Two's-complement int32 wrap-around (what an int32 accumulator does), for Python ints and
+    int64 numpy arrays alike."""
     return (x + (1 << 31)) % (1 << 32) - (1 << 31)
+
+
+def fold_input_offset(bias: np.ndarray | None, weights: np.ndarray, zero_point: int,
+                      channels: int, sum_axes: tuple[int, ...]) -> np.ndarray:
+    """bias[c] - zero_point * sum(weights of channel c), as int32 with wrap-around.
+
+    sum_c w * (x - zp) + b == sum_c w * x + (b - zp * sum_c w) exactly in int32, so kernels that
+    take this bias run plain int8 dot products. A missing bias counts as zeros.
+    """
+    values = bias.astype(np.int64) if bias is not None else np.zeros(channels, np.int64)
+    values = values - zero_point * weights.astype(np.int64).sum(axis=sum_axes)
+    return wrap_int32(values).astype(np.int32)

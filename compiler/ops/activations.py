@@ -33,6 +33,7 @@ from ..quantize import (
     round_half_away,
     rounding_divide_by_pot,
     saturating_rounding_doubling_high_mul,
+    wrap_int32,
 )
 from . import (
     ArrayArg,
@@ -51,10 +52,6 @@ INT16_MIN, INT16_MAX = -(1 << 15), (1 << 15) - 1
 
 class ActivationError(ValueError):
     """Parameters TFLM's Prepare rejects (or would run into undefined behaviour with)."""
-
-
-def _wrap32(x: int) -> int:
-    return (x + (1 << 31)) % (1 << 32) - (1 << 31)
 
 
 def _wrap16(x: int) -> int:
@@ -94,7 +91,7 @@ def _mul_pot(x: int, exponent: int) -> int:
 
 def _rounding_half_sum(a: int, b: int) -> int:
     total = a + b
-    return _wrap32(_trunc_div(total + (1 if total >= 0 else -1), 2))
+    return wrap_int32(_trunc_div(total + (1 if total >= 0 else -1), 2))
 
 
 _EXP_MINUS_ONE_EIGHTH = 1895147668  # Q0.31 exp(-1/8)
@@ -109,23 +106,23 @@ _ONE_Q2 = 1 << 29
 
 def _exp_on_interval_between_negative_one_quarter_and_0_excl(a: int) -> int:
     """Q0.31 -> Q0.31: Taylor expansion of exp around -1/8."""
-    x = _wrap32(a + (1 << 28))
+    x = wrap_int32(a + (1 << 28))
     x2 = _srdhm(x, x)
     x3 = _srdhm(x2, x)
     x4 = _srdhm(x2, x2)
     x4_over_4 = _mul_pot(x4, -2)
-    poly = _mul_pot(_wrap32(_srdhm(_wrap32(x4_over_4 + x3), _ONE_THIRD) + x2), -1)
-    return _wrap32(_EXP_MINUS_ONE_EIGHTH + _srdhm(_EXP_MINUS_ONE_EIGHTH, _wrap32(x + poly)))
+    poly = _mul_pot(wrap_int32(_srdhm(wrap_int32(x4_over_4 + x3), _ONE_THIRD) + x2), -1)
+    return wrap_int32(_EXP_MINUS_ONE_EIGHTH + _srdhm(_EXP_MINUS_ONE_EIGHTH, wrap_int32(x + poly)))
 
 
 def _exp_on_negative_values(a: int, integer_bits: int) -> int:
     """Q(integer_bits) input <= 0 -> Q0.31 exp(a)."""
     fractional_bits = 31 - integer_bits
     one_quarter = 1 << (fractional_bits - 2)
-    a_mod_quarter_minus_one_quarter = _wrap32((a & (one_quarter - 1)) - one_quarter)
+    a_mod_quarter_minus_one_quarter = wrap_int32((a & (one_quarter - 1)) - one_quarter)
     result = _exp_on_interval_between_negative_one_quarter_and_0_excl(
         _mul_pot(a_mod_quarter_minus_one_quarter, integer_bits))  # Rescale<0>
-    remainder = _wrap32(a_mod_quarter_minus_one_quarter - a)
+    remainder = wrap_int32(a_mod_quarter_minus_one_quarter - a)
     for exponent, multiplier in _EXP_BARREL:
         if integer_bits > exponent and remainder & (1 << (fractional_bits + exponent)):
             result = _srdhm(result, multiplier)
@@ -136,11 +133,11 @@ def _exp_on_negative_values(a: int, integer_bits: int) -> int:
 
 def _newton_raphson_reciprocal_q2(half_denominator: int) -> int:
     """Q2.29 approximation of 1 / half_denominator (Q0.31 in [1/2, 1)), 3 iterations."""
-    x = _wrap32(_48_OVER_17 + _srdhm(half_denominator, _NEG_32_OVER_17))
+    x = wrap_int32(_48_OVER_17 + _srdhm(half_denominator, _NEG_32_OVER_17))
     for _ in range(3):
         half_denominator_times_x = _srdhm(half_denominator, x)
-        one_minus = _wrap32(_ONE_Q2 - half_denominator_times_x)
-        x = _wrap32(x + _mul_pot(_srdhm(x, one_minus), 2))  # Rescale<2> of a Q4 product
+        one_minus = wrap_int32(_ONE_Q2 - half_denominator_times_x)
+        x = wrap_int32(x + _mul_pot(_srdhm(x, one_minus), 2))  # Rescale<2> of a Q4 product
     return x
 
 
@@ -151,27 +148,27 @@ def _one_over_one_plus_x_for_x_in_0_1(a: int) -> int:
 
 def _one_minus_x_over_one_plus_x_for_x_in_0_1(a: int) -> int:
     x = _newton_raphson_reciprocal_q2(_rounding_half_sum(a, INT32_MAX))
-    return _mul_pot(_wrap32(x - _ONE_Q2), 2)  # Rescale<0> of Q2
+    return _mul_pot(wrap_int32(x - _ONE_Q2), 2)  # Rescale<0> of Q2
 
 
 def gemmlowp_logistic(a: int, integer_bits: int) -> int:
     """gemmlowp::logistic: Q(integer_bits) raw -> Q0.31 raw."""
     if a == 0:
         return 1 << 30
-    abs_input = a if a > 0 else _wrap32(-a)
+    abs_input = a if a > 0 else wrap_int32(-a)
     if_positive = _one_over_one_plus_x_for_x_in_0_1(
-        _exp_on_negative_values(_wrap32(-abs_input), integer_bits))
-    return if_positive if a > 0 else _wrap32(INT32_MAX - if_positive)
+        _exp_on_negative_values(wrap_int32(-abs_input), integer_bits))
+    return if_positive if a > 0 else wrap_int32(INT32_MAX - if_positive)
 
 
 def gemmlowp_tanh(a: int, integer_bits: int) -> int:
     """gemmlowp::tanh: Q(integer_bits) raw -> Q0.31 raw."""
     if a == 0:
         return 0
-    n = a if a < 0 else _wrap32(-a)
+    n = a if a < 0 else wrap_int32(-a)
     # neg_tanh_on_negative_values: ExactMulByPot<1> makes n a Q(integer_bits + 1) value of 2n.
     t = _one_minus_x_over_one_plus_x_for_x_in_0_1(_exp_on_negative_values(n, integer_bits + 1))
-    return _wrap32(-t) if a < 0 else t
+    return wrap_int32(-t) if a < 0 else t
 
 
 # --- LOGISTIC / TANH ---------------------------------------------------------------------------
@@ -281,7 +278,7 @@ def leaky_relu_table(input_scale: float, input_zero_point: int, output_scale: fl
         else:
             scaled = multiply_by_quantized_multiplier(x, safe_alpha, alpha_shift)
             out += -scaled if negative else scaled
-        return _clamp(_wrap32(out), -128, 127)
+        return _clamp(wrap_int32(out), -128, 127)
 
     return leaky_relu
 

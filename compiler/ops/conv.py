@@ -23,7 +23,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from ..ir import Graph, Op, Tensor
-from ..quantize import activation_range, conv_multipliers
+from ..quantize import activation_range, conv_multipliers, fold_input_offset
 from . import (
     FUSED_ACTIVATIONS,
     ArrayArg,
@@ -61,7 +61,8 @@ def lower_conv(graph: Graph, op: Op) -> KernelCall:
     channels = w.shape[0]
     window = _window(op, x, w.shape[1:3], y, channels)
     multipliers, shifts = _multipliers(op, x, w, y, channels, axis=0)
-    folded = _fold_bias(x.zero_point, w, bias, channels, sum_axes=(1, 2, 3))
+    bias_data = bias.data if bias is not None else None
+    folded = fold_input_offset(bias_data, w.data, x.zero_point, channels, (1, 2, 3))
     pointwise = w.shape[1:3] == (1, 1) and window.stride == (1, 1) and window.padding == (0, 0)
     params = _geometry(x, w.shape[1:3], y) + _rest(op, x, y, window)
     column = w.size // channels  # filter_height * filter_width * input_depth
@@ -113,7 +114,8 @@ def lower_depthwise_conv(graph: Graph, op: Op) -> KernelCall:
     # The kernel's requantization reads a negative shift as a multiplier in [2^30, 2^31), as
     # QuantizeMultiplier makes them.
     assert all(m >= 1 << 30 for m, s in zip(multipliers, shifts) if s < 0)
-    plain_bias = _fold_bias(0, w, bias, channels, sum_axes=(0, 1, 2))  # zero point 0: no folding
+    bias_data = bias.data if bias is not None else None
+    plain_bias = fold_input_offset(bias_data, w.data, 0, channels, (0, 1, 2))  # unfolded
     geometry = _geometry(x, w.shape[1:3], y)
     params = geometry + (("depth_multiplier", multiplier_depth),) + _rest(op, x, y, window)
     return KernelCall(
@@ -205,14 +207,6 @@ def _multipliers(op: Op, x: Tensor, w: Tensor, y: Tensor, channels: int,
         raise unsupported(op, f"per-channel weight scales must run along filter axis {axis} "
                               f"({channels} channels; got {len(scales)} on axis {w.quant.axis})")
     return conv_multipliers(x.scale, scales, y.scale, channels)
-
-
-def _fold_bias(zero_point: int, w: Tensor, bias: Tensor | None, channels: int,
-               sum_axes: tuple[int, ...]) -> np.ndarray:
-    """bias - zero_point * (sum of each channel's weights), wrapped to int32."""
-    values = bias.data.astype(np.int64) if bias is not None else np.zeros(channels, np.int64)
-    values = values - zero_point * w.data.astype(np.int64).sum(axis=sum_axes)
-    return ((values + (1 << 31)) % (1 << 32) - (1 << 31)).astype(np.int32)
 
 
 def _geometry(x: Tensor, filter_hw: tuple[int, ...], y: Tensor) -> tuple[tuple[str, int], ...]:

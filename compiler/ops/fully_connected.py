@@ -16,6 +16,7 @@ from ..quantize import (
     activation_range,
     conv_multipliers,
     float_activation_range,
+    fold_input_offset,
     per_tensor_conv_multiplier,
 )
 from . import (
@@ -81,9 +82,8 @@ def _lower_int8(op: Op, shape, x: Tensor, w: Tensor, bias: Tensor | None, y: Ten
     else:
         multiplier, shift = per_tensor_conv_multiplier(x.scale, w.scale, y.scale)
         multipliers, shifts = [multiplier], [shift]
-    weights = w.data.astype(np.int64)
-    folded = bias.data.astype(np.int64) if bias is not None else np.zeros(output_depth, np.int64)
-    folded = folded - x.zero_point * weights.sum(axis=1)
+    bias_data = bias.data if bias is not None else None
+    folded = fold_input_offset(bias_data, w.data, x.zero_point, output_depth, (1,))
     act_min, act_max = activation_range(
         op.options["fused_activation_function"], y.scale, y.zero_point
     )
@@ -109,7 +109,7 @@ def _lower_int8(op: Op, shape, x: Tensor, w: Tensor, bias: Tensor | None, y: Ten
         ),
         arrays=(
             ConstArray("filter", "int8_t", group_rows(w.data)),
-            ConstArray("bias", "int32_t", _wrap_int32(folded)),
+            ConstArray("bias", "int32_t", folded),
             ConstArray("multiplier", "int32_t", np.array(multipliers, np.int32)),
             ConstArray("shift", "int8_t", np.array(shifts, np.int8)),
         ),
@@ -154,8 +154,3 @@ def group_rows(matrix: np.ndarray) -> np.ndarray:
         parts += [chunks.reshape(-1), group[:, whole:].reshape(-1)]
         start += g
     return np.concatenate(parts).astype(np.int8)
-
-
-def _wrap_int32(values: np.ndarray) -> np.ndarray:
-    """int32 wrap-around, as the int32 accumulator in the kernel would produce."""
-    return ((values + (1 << 31)) % (1 << 32) - (1 << 31)).astype(np.int32)
