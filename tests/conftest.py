@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
+import subprocess
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
@@ -28,6 +32,35 @@ def assert_bit_exact(model_path: Path, samples: int = 100, seed: int = 0, scratc
     report = verify_model(model_path, samples=samples, seed=seed, litert=False, scratch=scratch)
     assert report.bit_exact, "\n".join(report.lines())
     return report
+
+
+M4BENCH = SHARED_MODELS.parent / "tools" / "m4bench" / "m4bench"
+M4_TOOLS = ("arm-none-eabi-gcc", "qemu-system-arm")
+needs_m4 = pytest.mark.skipif(
+    not (M4BENCH.exists() and all(shutil.which(tool) for tool in M4_TOOLS)),
+    reason="m4bench, arm-none-eabi-gcc or qemu-system-arm missing",
+)
+
+
+def assert_bit_exact_on_m4(model_path: Path, tmp_path: Path, opt: str = "Os",
+                           scratch: str = "auto") -> None:
+    """Compile for an emulated Cortex-M4 (m4bench: the Arm DSP paths the host never runs) and
+    require its output bytes to equal TFLM's for one random input."""
+    from tinyc import compile_to_folder
+    from tinyc.read_tflite import read_model
+    from tinyc.verify.compare import tflm_runner
+
+    compile_to_folder(model_path, tmp_path / "gen", name="model", scratch=scratch)
+    graph = read_model(model_path)
+    x = graph.tensor(graph.inputs[0])
+    sample = np.random.default_rng(9).integers(-128, 127, x.shape, endpoint=True, dtype=np.int8)
+    (tmp_path / "input.bin").write_bytes(sample.tobytes())
+    result = subprocess.run([str(M4BENCH), str(tmp_path / "gen"), "model", "--opt", opt,
+                             "--input", str(tmp_path / "input.bin")],
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    (out,) = tflm_runner(model_path, 1)([sample])
+    assert json.loads(result.stdout)["output_hex"][0][0] == np.asarray(out).tobytes().hex()
 
 
 @pytest.fixture(scope="session")

@@ -12,10 +12,9 @@ import sys
 
 import pytest
 
-from conftest import REPO, shared_model
+from conftest import M4_TOOLS, M4BENCH, REPO, needs_m4, shared_model
 
 BENCH = REPO / "bench" / "bench.py"
-M4BENCH = REPO.parent / "shared" / "tools" / "m4bench" / "m4bench"
 
 
 def _load_bench():
@@ -27,9 +26,7 @@ def _load_bench():
 
 
 def _m4_available() -> bool:
-    return M4BENCH.exists() and all(
-        shutil.which(t) for t in ("arm-none-eabi-gcc", "qemu-system-arm", "gcc")
-    )
+    return M4BENCH.exists() and all(shutil.which(t) for t in (*M4_TOOLS, "gcc"))
 
 
 def _tflm_allocations(model) -> dict[str, int]:
@@ -129,7 +126,7 @@ def test_prints_every_field(hello_run):
     assert "Summary: arena" in out
 
 
-@pytest.mark.skipif(not _m4_available(), reason="m4bench, arm-none-eabi-gcc or qemu missing")
+@needs_m4
 def test_m4_rows(hello_run):
     _, out = hello_run
     assert _row(out, "M4 -Os: output bytes vs TFLM Python, same input")[-1] == "equal"

@@ -18,9 +18,6 @@ from __future__ import annotations
 import dataclasses
 import importlib.util
 import itertools
-import json
-import shutil
-import subprocess
 import tempfile
 from functools import cache
 from pathlib import Path
@@ -34,14 +31,14 @@ from hypothesis import strategies as st
 from tinyc.errors import UnsupportedError
 from tinyc.lower import lower
 from tinyc.ops.conv import depthwise_filter_blocks, interleave_rows
-from tinyc.pipeline import compile_graph, compile_to_folder
+from tinyc.pipeline import compile_graph
 from tinyc.quantize import multiply_by_quantized_multiplier
 from tinyc.read_tflite import read_model
 from tinyc.verify.build import build_host_model
 from tinyc.verify.compare import tflm_runner
 from tinyc.write_files import runtime_sources
 
-from conftest import REPO, SHARED_MODELS, assert_bit_exact
+from conftest import SHARED_MODELS, assert_bit_exact, assert_bit_exact_on_m4, needs_m4
 from flatbuffer_models import OperatorSpec, TensorSpec, tflite_model
 from tflite_builders import single_layer_model
 
@@ -383,7 +380,6 @@ def test_depthwise_requantize_edges(x, multiplier, shift):
 
 # --- the Arm DSP path (SXTB16/SMLAD), on an emulated Cortex-M4 ---
 
-M4BENCH = REPO.parent / "shared" / "tools" / "m4bench" / "m4bench"
 CONV_DSP_MODELS = ["1x1-odd-everything", "3x3-same-s2-relu6-odd-input", "3x3-same-dilation2",
                    "3x3-same-deep-k288", "3x3-dilation2-deep-odd-filters",
                    "3x3-same-s2-deep-odd-input"]
@@ -394,20 +390,8 @@ DSP_CASES = [("conv", name, scratch) for name in CONV_DSP_MODELS for scratch in 
 DSP_CASES += [("depthwise", name, "auto") for name in sorted(DEPTHWISE)]
 
 
-@pytest.mark.skipif(not (M4BENCH.exists() and shutil.which("arm-none-eabi-gcc")
-                         and shutil.which("qemu-system-arm")),
-                    reason="m4bench, arm-none-eabi-gcc or qemu-system-arm missing")
+@needs_m4
 @pytest.mark.parametrize(("kind", "name", "scratch"), DSP_CASES,
                          ids=[f"{k}-{n}-{s}" for k, n, s in DSP_CASES])
 def test_cortex_m4_dsp_path_is_bit_exact(kind, name, scratch, tmp_path):
-    path = grid_model(kind, name)
-    compile_to_folder(path, tmp_path / "gen", name="model", scratch=scratch)
-    graph = read_model(path)
-    x = graph.tensor(graph.inputs[0])
-    sample = np.random.default_rng(9).integers(-128, 127, x.shape, endpoint=True, dtype=np.int8)
-    (tmp_path / "input.bin").write_bytes(sample.tobytes())
-    result = subprocess.run([str(M4BENCH), str(tmp_path / "gen"), "model", "--input",
-                             str(tmp_path / "input.bin")], capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr
-    (out,) = tflm_runner(path, 1)([sample])
-    assert json.loads(result.stdout)["output_hex"][0][0] == np.asarray(out).tobytes().hex()
+    assert_bit_exact_on_m4(grid_model(kind, name), tmp_path, scratch=scratch)

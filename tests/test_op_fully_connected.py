@@ -17,9 +17,6 @@ an emulated Cortex-M4 (skipped when the Arm toolchain or QEMU is missing).
 from __future__ import annotations
 
 import dataclasses
-import json
-import shutil
-import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -28,11 +25,10 @@ import pytest
 from tinyc.errors import UnsupportedError
 from tinyc.lower import lower
 from tinyc.ops.fully_connected import group_rows
-from tinyc.pipeline import compile_to_folder
 from tinyc.read_tflite import read_model
 from tinyc.verify.compare import tflm_runner
 
-from conftest import REPO, SHARED_MODELS, assert_bit_exact
+from conftest import SHARED_MODELS, assert_bit_exact, assert_bit_exact_on_m4, needs_m4
 from tflite_builders import single_layer_model
 
 SAMPLES = 20
@@ -214,39 +210,17 @@ def test_unsupported_option_is_named(case):
 
 # --- the Arm DSP path (SXTB16/SMLAD), on an emulated Cortex-M4 ---
 
-M4BENCH = REPO.parent / "shared" / "tools" / "m4bench" / "m4bench"
 DSP_MODELS = ["k640-n128-relu", "k3-n7", "k17-n128-nobias", "k9-n9-relu", "batch3-k10-n7-relu",
               "batch5-k17-n4-nobias", "per-tensor-k640-n128-relu", "per-tensor-batch3-k10-n7",
               "k256-n2"]
-needs_m4 = pytest.mark.skipif(
-    not (M4BENCH.exists() and shutil.which("arm-none-eabi-gcc")
-         and shutil.which("qemu-system-arm")),
-    reason="m4bench, arm-none-eabi-gcc or qemu-system-arm missing")
-
-
-def run_on_m4(path: Path, tmp_path: Path, opt: str = "Os") -> None:
-    """Compile for an emulated Cortex-M4 and compare its output bytes with TFLM's."""
-    compile_to_folder(path, tmp_path / "gen", name="model")
-    graph = read_model(path)
-    x = graph.tensor(graph.inputs[0])
-    sample = np.random.default_rng(9).integers(-128, 127, x.shape, endpoint=True, dtype=np.int8)
-    (tmp_path / "input.bin").write_bytes(sample.tobytes())
-    result = subprocess.run([str(M4BENCH), str(tmp_path / "gen"), "model", "--opt", opt,
-                             "--input", str(tmp_path / "input.bin")],
-                            capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr
-    (out,) = tflm_runner(path, 1)([sample])
-    assert json.loads(result.stdout)["output_hex"][0][0] == np.asarray(out).tobytes().hex()
-
-
 @needs_m4
 @pytest.mark.parametrize("name", DSP_MODELS)
 def test_cortex_m4_dsp_path_is_bit_exact(name, tmp_path):
-    run_on_m4(grid_model(name), tmp_path)
+    assert_bit_exact_on_m4(grid_model(name), tmp_path)
 
 
 @needs_m4
 @pytest.mark.parametrize("opt", ["Os", "O2"])
 def test_cortex_m4_dsp_path_on_a_real_model(opt, tmp_path):
     """ad01: ten FULLY_CONNECTED layers, accum depth 8 to 640, output depth 8 to 640."""
-    run_on_m4(SHARED_MODELS / "ad01_int8.tflite", tmp_path, opt)
+    assert_bit_exact_on_m4(SHARED_MODELS / "ad01_int8.tflite", tmp_path, opt)
