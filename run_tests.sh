@@ -20,8 +20,13 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 # A virtual environment per checkout, so this checkout's editable install never replaces another
-# one's; it sees the system's packages, so what is already installed is not downloaded again.
-[ -x .venv/bin/python ] || python3 -m venv --system-site-packages .venv
+# one's. It does not see the system's site-packages: the suite must pass with only what this
+# script installs, so a package someone installed by hand cannot hide a missing dependency
+# (pip's download cache still saves the downloads). An older .venv that saw them is replaced.
+if [ -f .venv/pyvenv.cfg ] && grep -q "include-system-site-packages = true" .venv/pyvenv.cfg; then
+  rm -rf .venv
+fi
+[ -x .venv/bin/python ] || python3 -m venv .venv
 .venv/bin/python -m pip install --disable-pip-version-check -q -e '.[test]'
 export PATH="$PWD/.venv/bin:$PATH"
 python -m ruff check compiler tests bench examples

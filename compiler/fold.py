@@ -50,7 +50,8 @@ def fold_constants(graph: Graph) -> Graph:
         ):
             kept.append(op)
             continue
-        values = folder(graph.replace(tensors=tuple(tensors)), op, [t.data for t in inputs])
+        values = _try_fold(folder, graph.replace(tensors=tuple(tensors)), op,
+                           [t.data for t in inputs])
         if values is None or any(
             np.size(v) != tensors[t].size for t, v in zip(op.outputs, values)
         ):  # declined, or disagrees with the output's static shape: leave it to lowering
@@ -62,6 +63,16 @@ def fold_constants(graph: Graph) -> Graph:
             array.setflags(write=False)
             tensors[index] = out.replace(data=array)
     return graph.replace(tensors=tuple(tensors), ops=tuple(kept))
+
+
+def _try_fold(folder: Folder, graph: Graph, op: Op, inputs: list) -> list[np.ndarray] | None:
+    """A folder that trips over a malformed op (too few inputs, an index out of range) declines:
+    lowering then refuses the op with a message instead of an internal error here."""
+    try:
+        with np.errstate(all="ignore"):
+            return folder(graph, op, inputs)
+    except (IndexError, KeyError, TypeError, ValueError, ArithmeticError):
+        return None
 
 
 from . import fold_ops  # noqa: E402, F401  (registers the shape-arithmetic folders)

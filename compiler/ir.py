@@ -6,12 +6,13 @@ All classes are frozen; stages that change a graph build a new one (`Graph.repla
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from .errors import TinycError
+from .errors import TinycError, quote
 
 # dtype name -> (numpy dtype, C type)
 DTYPES: dict[str, tuple[type, str]] = {
@@ -46,6 +47,13 @@ class Tensor:
     dtype: str
     quant: QuantParams | None = None
     data: np.ndarray | None = field(default=None, repr=False)  # set for constant tensors
+    # State that persists across invokes (LSTM/SVDF state): the model marks it `is_variable`.
+    is_variable: bool = False
+
+    @property
+    def label(self) -> str:
+        """How messages name this tensor, everywhere: its index and its quoted, bounded name."""
+        return f"tensor {self.index} ({quote(self.name)})"
 
     @property
     def is_const(self) -> bool:
@@ -53,7 +61,7 @@ class Tensor:
 
     @property
     def size(self) -> int:
-        return int(np.prod(self.shape, dtype=np.int64))
+        return math.prod(self.shape)  # exact: a corrupt shape must not wrap around
 
     @property
     def itemsize(self) -> int:
@@ -70,12 +78,12 @@ class Tensor:
     @property
     def scale(self) -> float:
         """Per-tensor scale; only meaningful for per-tensor quantized tensors."""
-        assert self.quant is not None, f"tensor {self.name!r} is not quantized"
+        assert self.quant is not None, f"{self.label} is not quantized"
         return self.quant.scale[0]
 
     @property
     def zero_point(self) -> int:
-        assert self.quant is not None, f"tensor {self.name!r} is not quantized"
+        assert self.quant is not None, f"{self.label} is not quantized"
         return self.quant.zero_point[0]
 
     def replace(self, **changes: Any) -> Tensor:
@@ -104,6 +112,8 @@ class Graph:
     outputs: tuple[int, ...]
 
     def tensor(self, index: int) -> Tensor:
+        if index < 0:  # -1 marks an omitted optional input: never wrap to the last tensor
+            raise IndexError(f"tensor index {index} (an omitted optional input?)")
         return self.tensors[index]
 
     def replace(self, **changes: Any) -> Graph:
@@ -114,17 +124,21 @@ class Graph:
 
 
 def check(graph: Graph) -> None:
-    """Structural invariants every stage relies on; raises TinycError on a malformed graph."""
+    """Structural invariants every stage relies on; raises TinycError on a malformed graph.
+
+    `validate.validate_graph` checks far more, with messages for users, right after reading;
+    this is the cheap subset a stage may re-check after changing the graph.
+    """
     count = len(graph.tensors)
     for i, tensor in enumerate(graph.tensors):
         if tensor.index != i:
             raise TinycError(f"tensor {i} has index {tensor.index}")
         if tensor.dtype not in DTYPES:
-            raise TinycError(f"tensor {tensor.name!r} has unknown type {tensor.dtype}")
-    produced = set(graph.inputs) | {t.index for t in graph.tensors if t.is_const}
+            raise TinycError(f"{tensor.label} has unknown type {tensor.dtype}")
+    produced = set(graph.inputs) | {t.index for t in graph.tensors if t.is_const or t.is_variable}
     for op in graph.ops:
         for t in op.inputs:
-            if t >= count or (t >= 0 and t not in produced):
+            if t >= count or t < -1 or (t >= 0 and t not in produced):
                 raise TinycError(f"op {op.index} ({op.kind}) reads tensor {t} before it is written")
         for t in op.outputs:
             if not 0 <= t < count:

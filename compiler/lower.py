@@ -12,12 +12,10 @@ from .errors import UnsupportedError
 from .fold import fold_constants
 from .ir import Graph
 from .ops import KernelCall, Step, load_all
+from .quantize import QuantizationError
 
 FULL_INTEGER_HINT = (
-    "convert a full-integer model instead: converter.optimizations = [tf.lite.Optimize.DEFAULT], "
-    "converter.representative_dataset = <calibration data>, converter.target_spec.supported_ops = "
-    "[tf.lite.OpsSet.TFLITE_BUILTINS_INT8], converter.inference_input_type = tf.int8, "
-    "converter.inference_output_type = tf.int8"
+    "convert with a representative_dataset and supported_ops [TFLITE_BUILTINS_INT8]"
 )
 
 
@@ -33,25 +31,20 @@ class LoweredModel:
 
 def lower(graph: Graph) -> LoweredModel:
     graph = fold_constants(graph)
-    _check_supported(graph)
-    registry = load_all()
-    steps = tuple(registry[op.kind].lower(graph, op) for op in graph.ops)
-    return LoweredModel(graph, steps)
-
-
-def _check_supported(graph: Graph) -> None:
-    """Fail early, naming every unsupported op with its count and listing the supported ones."""
     _check_not_hybrid(graph)
     registry = load_all()
-    missing: dict[str, int] = {}
+    steps = []
     for op in graph.ops:
-        if op.kind not in registry:
-            missing[op.kind] = missing.get(op.kind, 0) + 1
-    if missing:
-        named = ", ".join(f"{kind} x{count}" for kind, count in sorted(missing.items()))
-        raise UnsupportedError(
-            f"unsupported ops: {named} (supported: {', '.join(sorted(registry))})"
-        )
+        if op.kind not in registry:  # validate.py let it through because it can be folded
+            raise UnsupportedError(
+                f"op {op.index} ({op.kind}) is supported only when its inputs are constant, "
+                f"so that it is evaluated at compile time"
+            )
+        try:
+            steps.append(registry[op.kind].lower(graph, op))
+        except QuantizationError as exc:
+            raise UnsupportedError(f"op {op.index} ({op.kind}): {exc}") from None
+    return LoweredModel(graph, tuple(steps))
 
 
 def _check_not_hybrid(graph: Graph) -> None:
@@ -62,8 +55,8 @@ def _check_not_hybrid(graph: Graph) -> None:
         has_int8_weights = any(t.dtype == "int8" and t.is_const for t in tensors)
         if has_float_activation and has_int8_weights:
             raise UnsupportedError(
-                f"op {op.index} ({op.kind}) takes float activations with int8 weights: this is a "
-                f"dynamic-range (hybrid) quantized model, which tinyc does not compile; "
+                f"op {op.index} ({op.kind}): float activations with int8 weights, a "
+                f"dynamic-range (hybrid) model; tinyc needs full-integer ones: "
                 + FULL_INTEGER_HINT
             )
 

@@ -1,4 +1,4 @@
-"""The one place the stages are chained: read -> lower -> plan -> render -> write."""
+"""The one place the stages are chained: read -> validate -> lower -> plan -> render -> write."""
 
 from __future__ import annotations
 
@@ -6,12 +6,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .c_literals import c_identifier
-from .errors import TinycError
+from .errors import TinycError, quote
 from .ir import Graph
 from .lower import LoweredModel, lower
 from .plan_memory import MemoryPlan, apply_scratch_plan, plan_memory
 from .read_tflite import read_model
 from .render_c import render, runtime_headers
+from .validate import DEFAULT_MAX_ARENA, check_arena, validate_graph
 from .write_files import runtime_sources, write_folder
 
 
@@ -27,21 +28,25 @@ def default_name(model_path: str | Path) -> str:
     return c_identifier(Path(model_path).stem)
 
 
-def compile_model(model_path: str | Path, name: str | None = None,
-                  scratch: str = "auto") -> CompiledModel:
+def compile_model(model_path: str | Path, name: str | None = None, scratch: str = "auto",
+                  max_arena: int = DEFAULT_MAX_ARENA) -> CompiledModel:
     """Compile a .tflite file into generated sources, in memory.
 
-    `scratch`: how kernels that can use a scratch buffer get one (see plan_memory.py).
+    `scratch`: how kernels that can use a scratch buffer get one (see plan_memory.py);
+    `max_arena`: the largest arena, in bytes, the model may need.
     """
     name = name or default_name(model_path)
     if c_identifier(name) != name:
-        raise TinycError(f"--name {name!r} is not a C identifier")
-    return compile_graph(read_model(model_path), name, scratch)
+        raise TinycError(f"--name {quote(name)} is not a C identifier")
+    return compile_graph(read_model(model_path), name, scratch, max_arena)
 
 
-def compile_graph(graph: Graph, name: str, scratch: str = "auto") -> CompiledModel:
+def compile_graph(graph: Graph, name: str, scratch: str = "auto",
+                  max_arena: int = DEFAULT_MAX_ARENA) -> CompiledModel:
+    graph = validate_graph(graph)
     model = lower(graph)
     plan = plan_memory(model, scratch=scratch)
+    check_arena(plan.arena_bytes, max_arena)
     model = apply_scratch_plan(model, plan)
     files = render(model, plan, name)
     files.update(runtime_sources(runtime_headers(model)))
@@ -49,7 +54,7 @@ def compile_graph(graph: Graph, name: str, scratch: str = "auto") -> CompiledMod
 
 
 def compile_to_folder(model_path: str | Path, out_dir: str | Path, name: str | None = None,
-                      scratch: str = "auto") -> CompiledModel:
-    compiled = compile_model(model_path, name, scratch)
+                      scratch: str = "auto", max_arena: int = DEFAULT_MAX_ARENA) -> CompiledModel:
+    compiled = compile_model(model_path, name, scratch, max_arena)
     write_folder(compiled.files, out_dir)
     return compiled

@@ -22,11 +22,20 @@ def round_half_away(x: float) -> int:
     return int(math.floor(abs(x) + 0.5)) * (1 if x >= 0 else -1)
 
 
-def quantize_multiplier(real: float) -> tuple[int, int]:
+class QuantizationError(ValueError):
+    """A rescale factor the runtime cannot apply (or TFLM would apply with undefined behaviour);
+    lowering reports it as unsupported, naming the op."""
+
+
+def quantize_multiplier(real: float, max_shift: int = 30) -> tuple[int, int]:
     """TFLM QuantizeMultiplier: real ~= multiplier * 2**(shift - 31), multiplier in [2**30, 2**31).
 
     `shift` is the left shift (negative shifts right), as MultiplyByQuantizedMultiplier takes it.
+    A left shift above `max_shift` is refused: TFLM computes `x * (1 << shift)` in int32, undefined
+    from 31 on, and such a factor (2^30 or more) only comes from a corrupt or absurd model.
     """
+    if not math.isfinite(real):
+        raise QuantizationError(f"rescale factor {real} is not a finite number")
     if real == 0.0:
         return 0, 0
     q, shift = math.frexp(real)
@@ -36,6 +45,8 @@ def quantize_multiplier(real: float) -> tuple[int, int]:
         shift += 1
     if shift < -31:  # everything would be shifted out: TFLM flushes to zero
         return 0, 0
+    if shift > max_shift:
+        raise QuantizationError(f"rescale factor {real:g} is too large (at most 2^{max_shift})")
     return q_fixed, shift
 
 
@@ -134,12 +145,36 @@ def wrap_int32(x):
 
 
 def fold_input_offset(bias: np.ndarray | None, weights: np.ndarray, zero_point: int,
-                      channels: int, sum_axes: tuple[int, ...]) -> np.ndarray:
+                      channels: int, sum_axes: tuple[int, ...],
+                      input_range: tuple[int, int] = (INT8_MIN, INT8_MAX)) -> np.ndarray:
     """bias[c] - zero_point * sum(weights of channel c), as int32 with wrap-around.
 
     sum_c w * (x - zp) + b == sum_c w * x + (b - zp * sum_c w) exactly in int32, so kernels that
-    take this bias run plain int8 dot products. A missing bias counts as zeros.
+    take this bias run plain int8 dot products. A missing bias counts as zeros. The accumulator's
+    range is checked first (`check_accumulator`).
     """
+    check_accumulator(bias, weights, zero_point, channels, sum_axes, input_range)
     values = bias.astype(np.int64) if bias is not None else np.zeros(channels, np.int64)
     values = values - zero_point * weights.astype(np.int64).sum(axis=sum_axes)
     return wrap_int32(values).astype(np.int32)
+
+
+def check_accumulator(bias: np.ndarray | None, weights: np.ndarray, zero_point: int,
+                      channels: int, sum_axes: tuple[int, ...],
+                      input_range: tuple[int, int] = (INT8_MIN, INT8_MAX)) -> None:
+    """Refuse (QuantizationError) weights and biases for which the int32 sum of bias and
+    products, with the input offset applied or folded into the bias, could leave int32 for some
+    input in `input_range`: TFLM's accumulator would overflow, which C leaves undefined, so no
+    bit-exact answer exists. Only corrupt models come near this."""
+    values = bias.astype(np.int64) if bias is not None else np.zeros(channels, np.int64)
+    weight_mass = np.abs(weights.astype(np.int64)).sum(axis=sum_axes)
+    folded = values - zero_point * weights.astype(np.int64).sum(axis=sum_axes)
+    low, high = input_range
+    centred = max(abs(low - zero_point), abs(high - zero_point))
+    worst = np.maximum(np.abs(values) + weight_mass * centred,
+                       np.abs(folded) + weight_mass * max(abs(low), abs(high)))
+    if worst.size and int(worst.max()) > (1 << 31) - 1:
+        raise QuantizationError(
+            f"the bias and weights of channel {int(np.argmax(worst))} can take the int32 "
+            f"accumulator to {int(worst.max())}, which overflows (corrupt bias or weights?)"
+        )

@@ -16,8 +16,8 @@ from tflite.BuiltinOptions import BuiltinOptions
 from tflite.Padding import Padding
 from tflite.TensorType import TensorType
 
-from .errors import TinycError, UnsupportedError
-from .ir import DTYPES, Graph, Op, QuantParams, Tensor, check
+from .errors import TinycError, UnsupportedError, quote
+from .ir import DTYPES, Graph, Op, QuantParams, Tensor
 
 
 def _enum_names(enum_class: type) -> dict[int, str]:
@@ -29,24 +29,34 @@ OPTION_CLASSES = _enum_names(BuiltinOptions)
 TYPE_NAMES = {k: v.lower() for k, v in _enum_names(TensorType).items()}
 ACTIVATIONS = _enum_names(ActivationFunctionType)
 PADDINGS = _enum_names(Padding)
+MAX_OPTION_VECTOR = 1 << 16  # option vectors hold a few dims; a corrupt length must not loop
 # Option fields stored as enums, decoded to their names so op modules compare strings.
 ENUM_FIELDS = {"fused_activation_function": ACTIVATIONS, "padding": PADDINGS}
 
 
 def read_model(path: str | Path) -> Graph:
-    """Parse the first subgraph of a .tflite file; TinycError on anything that is not one."""
-    data = _read_bytes(Path(path))
+    """Parse the first subgraph of a .tflite file; TinycError on anything that is not one.
+
+    This only decodes: whether the graph makes sense is `validate.validate_graph`'s business.
+    """
+    return parse_model(_read_bytes(Path(path)), str(path))
+
+
+def parse_model(data: bytes, label: str = "model") -> Graph:
+    """`read_model` for bytes in memory (the fuzzers call it directly); `label` names the
+    model in messages."""
+    if len(data) < 8 or data[4:8] != b"TFL3":
+        raise TinycError(f"{label}: not a .tflite model (no TFL3 flatbuffer identifier)")
     try:
         model = tflite.Model.GetRootAsModel(data, 0)
-        graph = _read_graph(model, data)
+        return _read_graph(model, data)
     except TinycError:
         raise
     except Exception as exc:  # the flatbuffer library raises assorted errors on corrupt input
+        detail = quote(f"{type(exc).__name__}: {exc}", limit=80)
         raise TinycError(
-            f"{path}: not a valid .tflite model (corrupt or truncated: {exc})"
-        ) from exc
-    check(graph)
-    return graph
+            f"{label}: not a valid .tflite model (corrupt or truncated: {detail})"
+        ) from None
 
 
 def _read_bytes(path: Path) -> bytes:
@@ -60,8 +70,6 @@ def _read_bytes(path: Path) -> bytes:
         raise TinycError(f"{path}: cannot read ({exc.strerror})") from None
     if not data:
         raise TinycError(f"{path}: file is empty")
-    if len(data) < 8 or data[4:8] != b"TFL3":
-        raise TinycError(f"{path}: not a .tflite model (no TFL3 flatbuffer identifier)")
     return data
 
 
@@ -69,6 +77,14 @@ def _read_graph(model: Any, data: bytes) -> Graph:
     if model.SubgraphsLength() < 1:
         raise TinycError("model has no subgraph")
     subgraph = model.Subgraphs(0)
+    # A corrupt length would have us loop for billions of entries: every table takes at least
+    # a 4-byte offset, so no real vector is longer than the file.
+    for what, length in (("tensors", subgraph.TensorsLength()),
+                         ("operators", subgraph.OperatorsLength()),
+                         ("operator codes", model.OperatorCodesLength()),
+                         ("buffers", model.BuffersLength())):
+        if length * 4 > len(data):
+            raise TinycError(f"model claims {length} {what}, more than the file can hold")
     tensors = tuple(
         _read_tensor(model, data, subgraph.Tensors(i), i) for i in range(subgraph.TensorsLength())
     )
@@ -78,26 +94,45 @@ def _read_graph(model: Any, data: bytes) -> Graph:
     return Graph(
         tensors=tensors,
         ops=ops,
-        inputs=tuple(int(i) for i in subgraph.InputsAsNumpy()),
-        outputs=tuple(int(i) for i in subgraph.OutputsAsNumpy()),
+        inputs=_ints(subgraph.InputsAsNumpy(), subgraph.InputsLength()),
+        outputs=_ints(subgraph.OutputsAsNumpy(), subgraph.OutputsLength()),
     )
+
+
+def _ints(vector: Any, length: int) -> tuple[int, ...]:
+    """An int vector of the flatbuffer (its AsNumpy() gives 0, not an array, when empty)."""
+    return tuple(int(i) for i in vector) if length else ()
 
 
 def _read_tensor(model: Any, data: bytes, t: Any, index: int) -> Tensor:
     name = t.Name().decode("utf-8", "replace") if t.Name() else f"tensor_{index}"
     dtype = TYPE_NAMES.get(t.Type(), f"type {t.Type()}")
     if dtype not in DTYPES:
-        raise UnsupportedError(f"tensor {index} ({name!r}) has unsupported type {dtype.upper()}")
-    shape = tuple(int(d) for d in t.ShapeAsNumpy()) if t.ShapeLength() else ()
-    if any(d < 0 for d in shape) or (
-        t.ShapeSignatureLength() and min(t.ShapeSignatureAsNumpy()) < 0
-    ):
-        # A dynamic batch (-1) in the signature is fine once the shape is fixed to 1.
-        if any(d < 0 for d in shape):
-            raise UnsupportedError(f"tensor {index} ({name!r}) has a dynamic shape {list(shape)}")
+        raise UnsupportedError(
+            f"tensor {index} ({quote(name)}) has unsupported type {dtype.upper()}"
+        )
+    shape = _ints(t.ShapeAsNumpy(), t.ShapeLength())
+    # A dynamic batch (-1) in the shape signature is fine once the shape itself is fixed.
+    if any(d < 0 for d in shape):
+        raise UnsupportedError(
+            f"tensor {index} ({quote(name)}) has a dynamic shape {_short(shape)}"
+        )
     return Tensor(
-        index, name, shape, dtype, _read_quant(t), _read_buffer(model, data, t, dtype, shape)
+        index,
+        name,
+        shape,
+        dtype,
+        _read_quant(t),
+        _read_buffer(model, data, t, index, name, dtype, shape),
+        is_variable=bool(t.IsVariable()),
     )
+
+
+def _short(values: tuple[int, ...], limit: int = 8) -> str:
+    """A shape or index list for a message, the middle elided when long."""
+    if len(values) <= limit:
+        return str(list(values))
+    return "[" + ", ".join(map(str, values[:limit])) + f", ... ({len(values)} values)]"
 
 
 def _read_quant(t: Any) -> QuantParams | None:
@@ -114,32 +149,47 @@ def _read_quant(t: Any) -> QuantParams | None:
     )
 
 
-def _read_buffer(model: Any, data: bytes, t: Any, dtype: str, shape: tuple[int, ...]):
-    buffer = model.Buffers(t.Buffer())
+def _read_buffer(model: Any, data: bytes, t: Any, index: int, name: str, dtype: str,
+                 shape: tuple[int, ...]):
+    what = f"tensor {index} ({quote(name)})"
+    if not 0 <= t.Buffer() < max(model.BuffersLength(), 1):
+        raise TinycError(f"{what} refers to buffer {t.Buffer()}, which does not exist")
+    buffer = model.Buffers(t.Buffer()) if model.BuffersLength() else None
     if buffer is None:
         return None
     if buffer.DataLength():
         raw = buffer.DataAsNumpy().tobytes()
     elif buffer.Offset() > 1:  # large models keep buffers after the flatbuffer
+        if buffer.Offset() + buffer.Size() > len(data):
+            raise TinycError(f"{what}: its buffer lies beyond the end of the file")
         raw = data[buffer.Offset() : buffer.Offset() + buffer.Size()]
     else:
         return None
+    itemsize = np.dtype(DTYPES[dtype][0]).itemsize
+    expected = int(np.prod(shape, dtype=object))  # exact, however large the dims
+    if len(raw) != expected * itemsize:
+        raise TinycError(
+            f"{what}: its buffer holds {len(raw)} bytes, its shape {_short(shape)} of {dtype} "
+            f"needs {expected * itemsize}"
+        )
     array = np.frombuffer(raw, dtype=DTYPES[dtype][0])
-    if array.size != int(np.prod(shape, dtype=np.int64)):
-        raise TinycError(f"tensor {t.Name()!r}: buffer holds {array.size} values, shape {shape}")
     array = array.reshape(shape).copy()
     array.setflags(write=False)
     return array
 
 
 def _read_op(model: Any, op: Any, index: int) -> Op:
+    if not 0 <= op.OpcodeIndex() < model.OperatorCodesLength():
+        raise TinycError(f"op {index} refers to operator code {op.OpcodeIndex()}, which does not "
+                         f"exist")
     code = model.OperatorCodes(op.OpcodeIndex())
     builtin = max(code.BuiltinCode(), code.DeprecatedBuiltinCode())
     kind = OP_NAMES.get(builtin, f"BUILTIN_{builtin}")
     if kind == "CUSTOM":
-        kind = "CUSTOM:" + (code.CustomCode() or b"?").decode("utf-8", "replace")
-    inputs = tuple(int(i) for i in op.InputsAsNumpy()) if op.InputsLength() else ()
-    outputs = tuple(int(i) for i in op.OutputsAsNumpy()) if op.OutputsLength() else ()
+        # Bounded and quoted here, once: the custom code reaches messages, never code.
+        kind = "CUSTOM:" + quote(code.CustomCode() or b"", limit=40)
+    inputs = _ints(op.InputsAsNumpy(), op.InputsLength())
+    outputs = _ints(op.OutputsAsNumpy(), op.OutputsLength())
     return Op(index, kind, inputs, outputs, _read_options(op))
 
 
@@ -156,7 +206,10 @@ def _read_options(op: Any) -> dict[str, Any]:
         key = _snake(method)
         if hasattr(options, method + "Length"):  # a vector field (e.g. ReshapeOptions.new_shape)
             getter = getattr(options, method)
-            value = tuple(getter(j) for j in range(getattr(options, method + "Length")()))
+            length = getattr(options, method + "Length")()
+            if length > MAX_OPTION_VECTOR:
+                raise TinycError(f"op option {_snake(method)} claims {length} values")
+            value = tuple(getter(j) for j in range(length))
         else:
             value = getattr(options, method)()
         values[key] = ENUM_FIELDS[key].get(value, value) if key in ENUM_FIELDS else value

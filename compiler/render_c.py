@@ -5,6 +5,7 @@ Python computes every value; the templates in `templates/` only place them.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -14,7 +15,8 @@ import jinja2
 import numpy as np
 
 from . import __version__
-from .c_literals import c_array_lines, c_float, c_int, c_value
+from .c_literals import LiteralRangeError, c_array_lines, c_comment, c_float, c_int, c_value
+from .errors import TinycError
 from .ir import Graph, Tensor
 from .lower import LoweredModel
 from .ops import Alias, ArrayArg, KernelCall, ScratchArg, TensorArg
@@ -83,7 +85,8 @@ def _context(model: LoweredModel, plan: MemoryPlan, name: str) -> dict[str, Any]
             if isinstance(step, KernelCall)
         ],
         "aliases": [
-            f"op {s.op.index} {s.op.kind}: tensor {s.target} is tensor {s.source}'s bytes"
+            c_comment(f"op {s.op.index} {s.op.kind}: tensor {s.target} is tensor {s.source}'s "
+                      f"bytes")
             for s in model.steps
             if isinstance(s, Alias)
         ],
@@ -102,15 +105,11 @@ def _constant_arrays(model: LoweredModel, name: str) -> tuple[list[CArray], dict
         content = (ctype, np.ascontiguousarray(values).tobytes())
         if content not in by_content:
             by_content[content] = array_name
-            arrays.append(
-                CArray(
-                    array_name,
-                    ctype,
-                    max(values.size, 1),
-                    c_array_lines(values, ctype) if values.size else ["0"],
-                    comment,
-                )
-            )
+            try:
+                lines = c_array_lines(values, ctype) if values.size else ["0"]
+            except LiteralRangeError as exc:
+                raise TinycError(f"constant {comment}: {exc}") from None
+            arrays.append(CArray(array_name, ctype, max(values.size, 1), lines, comment))
         symbols[key] = by_content[content]
 
     for call in model.calls:
@@ -122,7 +121,7 @@ def _constant_arrays(model: LoweredModel, name: str) -> tuple[list[CArray], dict
                     f"{name}_tensor{tensor.index}",
                     tensor.ctype,
                     tensor.data,
-                    f"{tensor.name} {list(tensor.shape)}",
+                    f"{c_comment(tensor.name)} {list(tensor.shape)}",
                 )
         for const in call.arrays:
             key = f"op{call.op.index}_{const.suffix}"
@@ -155,13 +154,70 @@ def _call(
         return f"({tensor.ctype} *)({name}_arena + {plan.offsets[tensor.index]})"
 
     return CCall(
-        comment=f"op {call.op.index}: {call.op.kind}",
+        comment=c_comment(f"op {call.op.index}: {call.op.kind}"),
         function=call.function,
         params_type=call.params_type,
         params_name=f"{name}_op{call.op.index}_params",
-        params=[(field, c_value(value, "")) for field, value in call.params],
+        params=_params(call),
         args=[arg(a) for a in call.args],
     )
+
+
+def _params(call: KernelCall) -> list[tuple[str, str]]:
+    """The params struct's initializers, each checked against its field's C type."""
+    fields = kernel_structs().get(call.params_type)
+    if fields is None:
+        raise RuntimeError(f"{call.params_type} is not declared in runtime/{call.header}")
+    names = [field for field, _ in call.params]
+    if names != [field for field, _ in fields]:
+        raise RuntimeError(f"{call.function}: params {names} do not match the fields of "
+                           f"{call.params_type} {[field for field, _ in fields]}")
+    literals = []
+    for (field, value), (_, ctype) in zip(call.params, fields):
+        try:
+            literals.append((field, c_value(value, ctype)))
+        except LiteralRangeError as exc:
+            raise TinycError(f"op {call.op.index} ({call.op.kind}): {field} = {exc}") from None
+    return literals
+
+
+@cache
+def kernel_structs() -> dict[str, list[tuple[str, str]]]:
+    """Every params struct the runtime headers declare: name -> [(field, C type)], in order.
+
+    Parsed from the headers themselves, so the Python side can never disagree with the C side
+    about a field's order or width."""
+    structs: dict[str, list[tuple[str, str]]] = {}
+    aliases: list[tuple[str, str]] = []
+    for header in resources.files("tinyc.runtime").iterdir():
+        if not header.name.endswith(".h"):
+            continue
+        text = re.sub(r"/\*.*?\*/|//[^\n]*", " ", header.read_text(encoding="utf-8"), flags=re.S)
+        for body, struct_name in re.findall(r"typedef\s+struct\s*\w*\s*\{(.*?)\}\s*(\w+)\s*;",
+                                            text, flags=re.S):
+            structs[struct_name] = _struct_fields(body)
+        aliases += re.findall(r"typedef\s+(\w+_params)\s+(\w+)\s*;", text)
+    for source, alias in aliases:
+        if source in structs:
+            structs[alias] = structs[source]
+    return structs
+
+
+def _struct_fields(body: str) -> list[tuple[str, str]]:
+    fields = []
+    for declaration in body.split(";"):
+        words = declaration.replace(",", " , ").split()
+        if not words:
+            continue
+        ctype = words[0] if words[0] != "const" else words[1]
+        names = [w for w in " ".join(words[1:]).split(",")]
+        for n in names:
+            n = n.replace("const", "").strip()
+            if n and "*" not in n and "[" not in n:
+                fields.append((n, ctype))
+            elif n:
+                fields.append((n.strip("* "), "pointer"))
+    return fields
 
 
 def _io_tensor(tensor: Tensor, plan: MemoryPlan) -> CTensor:

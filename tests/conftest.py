@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -82,3 +83,40 @@ def pytest_runtest_makereport(item, call):
         if any(word in reason for word in ("install", "missing", "not found")):
             report.outcome = "failed"
             report.longrepr = f"skipped in CI for a missing tool: {reason}"
+
+
+# --- the command line as a user meets it ---
+
+
+def run_tinyc(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "tinyc", *args], capture_output=True, text=True, cwd=cwd
+    )
+
+
+def assert_one_line_error(result: subprocess.CompletedProcess, *fragments: str) -> str:
+    assert result.returncode != 0
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("tinyc: error: "), lines[0]
+    assert len(lines[0]) <= 240, f"{len(lines[0])} characters: {lines[0]}"
+    assert "Traceback" not in result.stderr and "internal error" not in result.stderr
+    for fragment in fragments:
+        assert fragment in lines[0], lines[0]
+    return lines[0]
+
+
+@pytest.fixture
+def existing_output(tmp_path: Path) -> Path:
+    """An output folder from an earlier build that a failed compile must leave alone."""
+    out = tmp_path / "gen"
+    out.mkdir()
+    (out / "keep.txt").write_text("earlier build")
+    return out
+
+
+def assert_untouched(out: Path) -> None:
+    assert sorted(p.name for p in out.iterdir()) == ["keep.txt"]
+    assert (out / "keep.txt").read_text() == "earlier build"
+    # no staging folders left beside it
+    assert sorted(p.name for p in out.parent.iterdir() if p.name.startswith(".")) == []

@@ -2,61 +2,28 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from conftest import REPO, shared_model
+from conftest import REPO, assert_one_line_error, assert_untouched, run_tinyc, shared_model
 from tflite_builders import cached_model, convert, keras_model
 
 HELLO = shared_model("hello_world_int8.tflite")
 
 
-def run_tinyc(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "tinyc", *args], capture_output=True, text=True, cwd=cwd
-    )
-
-
-def assert_one_line_error(result: subprocess.CompletedProcess, *fragments: str) -> str:
-    assert result.returncode != 0
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("tinyc: error: "), lines[0]
-    assert "Traceback" not in result.stderr
-    for fragment in fragments:
-        assert fragment in lines[0], lines[0]
-    return lines[0]
-
-
-@pytest.fixture
-def existing_output(tmp_path: Path) -> Path:
-    """An output folder from an earlier build that a failed compile must leave alone."""
-    out = tmp_path / "gen"
-    out.mkdir()
-    (out / "keep.txt").write_text("earlier build")
-    return out
-
-
-def assert_untouched(out: Path) -> None:
-    assert sorted(p.name for p in out.iterdir()) == ["keep.txt"]
-    assert (out / "keep.txt").read_text() == "earlier build"
-    # no staging folders left beside it
-    assert sorted(p.name for p in out.parent.iterdir() if p.name.startswith(".")) == []
-
-
 # --- models that tinyc must refuse ---
 
 
-def _unsupported_op_model() -> Path:
-    def build(tf, x):
-        odd = tf.keras.layers.Lambda(lambda t: tf.math.sin(t) + tf.math.cumsum(t, axis=1))
-        return tf.keras.layers.Dense(4)(odd(x))
+def _unsupported_op_model(tmp: Path) -> Path:
+    """Two ops no TFLM-targeting compiler lowers (RFFT2D twice, UNIQUE once), after a known one."""
+    from flatbuffer_models import OperatorSpec, TensorSpec, tflite_model
 
-    return cached_model("cli-sin-float", lambda: convert(keras_model((4,), build), None, "float"))
+    f32 = [TensorSpec([1, 8], np.float32) for _ in range(4)]
+    ops = [OperatorSpec("RELU", [0], [1]), OperatorSpec("RFFT2D", [1], [2]),
+           OperatorSpec("UNIQUE", [2], [3]), OperatorSpec("RFFT2D", [3], [2])]
+    return _write(tmp / "fft.tflite", tflite_model(f32, ops, [0], [2]))
 
 
 def _float16_model() -> Path:
@@ -92,8 +59,8 @@ BAD_MODELS = {
     ),
     "directory": (lambda tmp: tmp, ["is a directory"]),
     "unsupported-ops": (
-        lambda tmp: _unsupported_op_model(),
-        ["unsupported ops:", "SIN x1", "CUMSUM x1", "supported:", "FULLY_CONNECTED"],
+        _unsupported_op_model,
+        ["unsupported ops: RFFT2D (ops 1, 3), UNIQUE (op 2);", "`tinyc ops` lists"],
     ),
     "float16-type": (lambda tmp: _float16_model(), ["unsupported type FLOAT16"]),
     "hybrid": (

@@ -15,23 +15,28 @@ from conftest import REPO, shared_model
 
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory) -> Path:
-    """A venv with tinyc installed from a wheel built from this checkout.
+    """A fresh venv (no system site-packages) with tinyc installed from a wheel built from this
+    checkout, its dependencies from the package index (pip's cache, where it has them).
 
-    The venv sees the system site-packages so numpy, jinja2, tflite and cffi need no download;
+    So the wheel's declared dependencies are checked, not what happens to be installed here; and
     tinyc itself must come from the wheel (checked below), templates and runtime included.
     """
     root = tmp_path_factory.mktemp("pkg")
     env = root / "venv"
-    venv.EnvBuilder(system_site_packages=True, with_pip=False).create(env)
+    venv.EnvBuilder(system_site_packages=False, with_pip=False).create(env)
     wheels = root / "wheels"
     source = _tracked_copy(root / "src")  # no stale build/ or caches from the working tree
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-build-isolation", "--no-deps",
-                    "-q", "-w", str(wheels), str(source)], check=True, capture_output=True)
+    _pip("wheel", "--no-deps", "-q", "-w", str(wheels), str(source))
     (wheel,) = wheels.glob("tinyc-*.whl")
     python = env / "bin" / "python"
-    subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "install", "-q",
-                    "--no-deps", str(wheel)], check=True, capture_output=True)
+    _pip("--python", str(python), "install", "-q", str(wheel))
     return env
+
+
+def _pip(*args: str) -> None:
+    result = subprocess.run([sys.executable, "-m", "pip", "--disable-pip-version-check", *args],
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-3000:]
 
 
 def _tracked_copy(dest: Path) -> Path:

@@ -85,22 +85,38 @@ Step = KernelCall | Alias
 Lowering = Callable[[Graph, Op], Step]
 
 
+Arity = tuple[int, int]  # (fewest, most) tensors
+
+
 @dataclass(frozen=True)
 class OpInfo:
     kind: str
     lower: Lowering
     types: str  # for the README's table: tensor types supported
     notes: str  # options and limits
+    inputs: Arity | None  # how many inputs the op takes; None: the lowering checks
+    outputs: Arity
+    optional: frozenset[int]  # input positions that may be -1 (omitted)
 
 
 REGISTRY: dict[str, OpInfo] = {}
 
 
-def register(kind: str, *, types: str, notes: str) -> Callable[[Lowering], Lowering]:
+def register(kind: str, *, types: str, notes: str, inputs: int | Arity | None = None,
+             outputs: int | Arity = 1, optional: tuple[int, ...] = ()
+             ) -> Callable[[Lowering], Lowering]:
+    """Register a lowering. `inputs`/`outputs`: a count or a (fewest, most) range, checked by
+    validate.py before lowering, as are the `optional` input positions allowed to be -1."""
+
+    def arity(n: int | Arity) -> Arity:
+        return (n, n) if isinstance(n, int) else n
+
     def decorate(lower: Lowering) -> Lowering:
         if kind in REGISTRY:
             raise RuntimeError(f"{kind} registered twice")
-        REGISTRY[kind] = OpInfo(kind, lower, types, notes)
+        REGISTRY[kind] = OpInfo(kind, lower, types, notes,
+                                None if inputs is None else arity(inputs), arity(outputs),
+                                frozenset(optional))
         return lower
 
     return decorate
@@ -138,9 +154,9 @@ def require_types(graph: Graph, op: Op, allowed: set[tuple[str, ...]]) -> tuple[
 def require_per_tensor(op: Op, *tensors: Tensor) -> None:
     for t in tensors:
         if t.quant is None:
-            raise unsupported(op, f"tensor {t.name!r} is not quantized")
+            raise unsupported(op, f"{t.label} is not quantized")
         if t.quant.per_channel:
-            raise unsupported(op, f"tensor {t.name!r} has per-channel quantization")
+            raise unsupported(op, f"{t.label} has per-channel quantization")
 
 
 def require_option(op: Op, name: str, allowed: set[Any]) -> Any:

@@ -398,7 +398,7 @@ def _guarded(op: Op, make: Callable[[], Callable[[int], int]]) -> Callable[[int]
 _TABLE_NOTE = "256-byte lookup table computed at compile time from TFLM's integer arithmetic"
 
 
-@register("LOGISTIC", types="int8",
+@register("LOGISTIC", types="int8", inputs=1,
           notes=f"output zero point -128 (as TFLM requires); {_TABLE_NOTE}")
 def lower_logistic(graph: Graph, op: Op) -> KernelCall:
     x, y = _operands(graph, op)
@@ -408,7 +408,7 @@ def lower_logistic(graph: Graph, op: Op) -> KernelCall:
     return _lut_call(op, x, y, lambda v: logistic_s8(v, x.zero_point, params))
 
 
-@register("TANH", types="int8",
+@register("TANH", types="int8", inputs=1,
           notes=f"output taken as scale 1/128, zero point 0, as TFLM does; {_TABLE_NOTE}")
 def lower_tanh(graph: Graph, op: Op) -> KernelCall:
     x, y = _operands(graph, op)
@@ -416,20 +416,21 @@ def lower_tanh(graph: Graph, op: Op) -> KernelCall:
     return _lut_call(op, x, y, lambda v: tanh_s8(v, x.zero_point, params))
 
 
-@register("RELU", types="int8", notes=f"requantizes to the output scale; {_TABLE_NOTE}")
+@register("RELU", types="int8", inputs=1, notes=f"requantizes to the output scale; {_TABLE_NOTE}")
 def lower_relu(graph: Graph, op: Op) -> KernelCall:
     x, y = _operands(graph, op)
     return _lut_call(op, x, y, relu_table(x.scale, x.zero_point, y.scale, y.zero_point))
 
 
-@register("RELU6", types="int8",
+@register("RELU6", types="int8", inputs=1,
           notes=f"clamps on the input scale, as TFLM does; {_TABLE_NOTE}")
 def lower_relu6(graph: Graph, op: Op) -> KernelCall:
     x, y = _operands(graph, op)
     return _lut_call(op, x, y, _guarded(op, lambda: relu6_table(x.scale, x.zero_point)))
 
 
-@register("LEAKY_RELU", types="int8", notes=f"any alpha, negative included; {_TABLE_NOTE}")
+@register("LEAKY_RELU", types="int8", inputs=1,
+          notes=f"any alpha, negative included; {_TABLE_NOTE}")
 def lower_leaky_relu(graph: Graph, op: Op) -> KernelCall:
     x, y = _operands(graph, op)
     alpha = float(op.options.get("alpha", 0.0))
@@ -437,7 +438,7 @@ def lower_leaky_relu(graph: Graph, op: Op) -> KernelCall:
                                                 alpha))
 
 
-@register("HARD_SWISH", types="int8", notes=_TABLE_NOTE)
+@register("HARD_SWISH", types="int8", inputs=1, notes=_TABLE_NOTE)
 def lower_hard_swish(graph: Graph, op: Op) -> KernelCall:
     x, y = _operands(graph, op)
     function = _guarded(op, lambda: hard_swish_table(x.scale, x.zero_point, y.scale,

@@ -21,6 +21,7 @@ MAX_RANK = 6  # TFLM's RuntimeShape::kMaxSmallSize
 
 @register(
     "CONCATENATION",
+    inputs=(1, MAX_INPUTS),
     types="int8",
     notes="any axis, up to 10 inputs, rank <= 6; inputs must share the output's "
     "quantization (as TFLM requires); no fused activation",
@@ -30,7 +31,7 @@ def lower_concatenation(graph: Graph, op: Op) -> KernelCall:
     y = graph.tensor(op.outputs[0])
     for t in inputs + [y]:
         if t.dtype != "int8":
-            raise unsupported(op, f"tensor {t.name!r} has type {t.dtype} (only int8 is supported)")
+            raise unsupported(op, f"{t.label} has type {t.dtype} (only int8 is supported)")
     require_option(op, "fused_activation_function", {"NONE"})
     if not 1 <= len(inputs) <= MAX_INPUTS:
         raise unsupported(op, f"{len(inputs)} inputs (TFLM supports at most {MAX_INPUTS})")
@@ -55,7 +56,7 @@ def lower_concatenation(graph: Graph, op: Op) -> KernelCall:
         if t.scale != y.scale or t.zero_point != y.zero_point:
             raise unsupported(
                 op,
-                f"input {t.name!r} has scale {t.scale:g} / zero point "
+                f"input {t.label} has scale {t.scale:g} / zero point "
                 f"{t.zero_point}, output has {y.scale:g} / {y.zero_point}: "
                 "TFLM requires identical int8 quantization (no rescaling)",
             )

@@ -23,7 +23,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from ..ir import Graph, Op, Tensor
-from ..quantize import activation_range, conv_multipliers, fold_input_offset
+from ..quantize import activation_range, check_accumulator, conv_multipliers, fold_input_offset
 from . import (
     FUSED_ACTIVATIONS,
     ArrayArg,
@@ -52,7 +52,7 @@ class Window:
     padding: tuple[int, int]  # before the first row / column
 
 
-@register("CONV_2D", types="int8", notes=NOTES + "; one filter group")
+@register("CONV_2D", types="int8", inputs=(2, 3), optional=(2,), notes=NOTES + "; one filter group")
 def lower_conv(graph: Graph, op: Op) -> KernelCall:
     x, w, bias, y = _tensors(graph, op)
     if w.shape[3] != x.shape[3]:
@@ -99,7 +99,8 @@ def interleave_rows(matrix: np.ndarray) -> np.ndarray:
     return np.concatenate(parts).astype(np.int8)
 
 
-@register("DEPTHWISE_CONV_2D", types="int8", notes=NOTES + "; any depth_multiplier")
+@register("DEPTHWISE_CONV_2D", types="int8", inputs=(2, 3), optional=(2,),
+          notes=NOTES + "; any depth_multiplier")
 def lower_depthwise_conv(graph: Graph, op: Op) -> KernelCall:
     x, w, bias, y = _tensors(graph, op)
     channels = w.shape[3]
@@ -115,6 +116,7 @@ def lower_depthwise_conv(graph: Graph, op: Op) -> KernelCall:
     # QuantizeMultiplier makes them.
     assert all(m >= 1 << 30 for m, s in zip(multipliers, shifts) if s < 0)
     bias_data = bias.data if bias is not None else None
+    check_accumulator(bias_data, w.data, x.zero_point, channels, (0, 1, 2))
     plain_bias = fold_input_offset(bias_data, w.data, 0, channels, (0, 1, 2))  # unfolded
     geometry = _geometry(x, w.shape[1:3], y)
     params = geometry + (("depth_multiplier", multiplier_depth),) + _rest(op, x, y, window)
@@ -166,8 +168,12 @@ def _tensors(graph: Graph, op: Op) -> tuple[Tensor, Tensor, Tensor | None, Tenso
     for t, role in ((x, "input"), (w, "filter"), (y, "output")):
         if len(t.shape) != 4:
             raise unsupported(op, f"{role} of rank {len(t.shape)} is not supported (expected 4)")
+    channels = y.shape[3]
+    if bias is not None and bias.size != channels:  # TFLM reads one value per channel
+        raise unsupported(op, f"bias {bias.label} has {bias.size} values for {channels} "
+                              f"output channels")
     if w.quant is None:
-        raise unsupported(op, f"filter {w.name!r} is not quantized")
+        raise unsupported(op, f"filter {w.label} is not quantized")
     require_per_tensor(op, x, y)
     if any(zp != 0 for zp in w.quant.zero_point):
         raise unsupported(op, "weights with a non-zero zero point are not supported")

@@ -117,8 +117,8 @@ def add_sub_multipliers(s1: float, s2: float, s_out: float) -> list[float]:
     return [s1 / twice_max, s2 / twice_max, twice_max / ((1 << LEFT_SHIFT) * s_out)]
 
 
-@register("ADD", types="int8", notes=NOTES)
-@register("SUB", types="int8", notes=NOTES)
+@register("ADD", types="int8", inputs=2, notes=NOTES)
+@register("SUB", types="int8", inputs=2, notes=NOTES)
 def lower_add_sub(graph: Graph, op: Op) -> KernelCall:
     x1, x2, y = _operands(graph, op)
     reals = add_sub_multipliers(x1.scale, x2.scale, y.scale)
@@ -155,7 +155,7 @@ def lower_add_sub(graph: Graph, op: Op) -> KernelCall:
     )
 
 
-@register("MUL", types="int8", notes=NOTES)
+@register("MUL", types="int8", inputs=2, notes=NOTES)
 def lower_mul(graph: Graph, op: Op) -> KernelCall:
     x1, x2, y = _operands(graph, op)
     multiplier, shift = quantize_multiplier(x1.scale * x2.scale / y.scale)

@@ -35,6 +35,8 @@ from . import (
 
 @register(
     "FULLY_CONNECTED",
+    inputs=(2, 3),
+    optional=(2,),
     types="int8, float32",
     notes="per-tensor or per-channel int8 weights; bias optional; fused NONE/RELU/RELU6/"
     "RELU_N1_TO_1; any batch and input rank (inner dimension flattened)",
@@ -60,6 +62,9 @@ def lower_fully_connected(graph: Graph, op: Op) -> KernelCall:
     bias = graph.tensor(bias_index) if bias_index >= 0 else None
     if bias is not None and not bias.is_const:
         raise unsupported(op, "bias must be constant")
+    if bias is not None and bias.size != output_depth:  # TFLM reads one value per output
+        raise unsupported(op, f"bias {bias.label} has {bias.size} values for {output_depth} "
+                              f"outputs")
     shape = (("batches", batches), ("accum_depth", accum_depth), ("output_depth", output_depth))
     if x.dtype == "float32":
         require_types(graph, op, {("float32",) * (3 if bias else 2) + ("float32",)})
@@ -71,7 +76,7 @@ def lower_fully_connected(graph: Graph, op: Op) -> KernelCall:
 def _lower_int8(op: Op, shape, x: Tensor, w: Tensor, bias: Tensor | None, y: Tensor) -> KernelCall:
     for t in (x, w, y):
         if t.quant is None:
-            raise unsupported(op, f"tensor {t.name!r} has no quantization parameters")
+            raise unsupported(op, f"{t.label} has no quantization parameters")
     if any(zp != 0 for zp in w.quant.zero_point):
         raise unsupported(op, "weights with a non-zero zero point are not supported")
     output_depth = w.shape[0]

@@ -25,6 +25,7 @@ def mean_multiplier(input_scale: float, output_scale: float, count: int) -> tupl
 
 @register(
     "MEAN",
+    inputs=2,
     types="int8, float32",
     notes="constant axes (any set, negative allowed) of a tensor of rank ≤ 4; keep_dims "
     "true or false",

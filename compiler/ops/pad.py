@@ -95,11 +95,12 @@ def _lower_pad(graph: Graph, op: Op) -> KernelCall:
 NOTES = "constant non-negative paddings, rank <= 5; no rescaling (as TFLM)"
 
 
-@register("PAD", types="int8", notes=NOTES + "; pads with the output zero point")
+@register("PAD", types="int8", inputs=(2, 3), notes=NOTES + "; pads with the output zero point")
 def lower_pad(graph: Graph, op: Op) -> KernelCall:
     return _lower_pad(graph, op)
 
 
-@register("PADV2", types="int8", notes=NOTES + "; constant_values must be a constant scalar")
+@register("PADV2", types="int8", inputs=(2, 3),
+          notes=NOTES + "; constant_values must be a constant scalar")
 def lower_padv2(graph: Graph, op: Op) -> KernelCall:
     return _lower_pad(graph, op)

@@ -39,12 +39,12 @@ def out_size_and_padding(
     return out, total // 2
 
 
-@register("AVERAGE_POOL_2D", types="int8, float32", notes=NOTES)
+@register("AVERAGE_POOL_2D", types="int8, float32", inputs=1, notes=NOTES)
 def lower_average_pool(graph: Graph, op: Op) -> KernelCall:
     return _lower_pool(graph, op, "average")
 
 
-@register("MAX_POOL_2D", types="int8, float32", notes=NOTES)
+@register("MAX_POOL_2D", types="int8, float32", inputs=1, notes=NOTES)
 def lower_max_pool(graph: Graph, op: Op) -> KernelCall:
     return _lower_pool(graph, op, "max")
 

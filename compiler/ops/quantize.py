@@ -9,6 +9,7 @@ from . import KernelCall, TensorArg, register, require_per_tensor, require_types
 
 @register(
     "QUANTIZE",
+    inputs=1,
     types="float32 → int8, int8 → int8",
     notes="per-tensor; int8 → int8 requantizes with TFLM's multiplier",
 )
@@ -44,7 +45,7 @@ def lower_quantize(graph: Graph, op: Op) -> KernelCall:
     )
 
 
-@register("DEQUANTIZE", types="int8 → float32", notes="per-tensor")
+@register("DEQUANTIZE", types="int8 → float32", inputs=1, notes="per-tensor")
 def lower_dequantize(graph: Graph, op: Op) -> KernelCall:
     x, y = graph.tensor(op.inputs[0]), graph.tensor(op.outputs[0])
     require_types(graph, op, {("int8", "float32")})

@@ -17,9 +17,10 @@ from . import Alias, register, unsupported
 NOTES = "any type and rank; no code (the output aliases the input's bytes)"
 
 
-@register("RESHAPE", types="any", notes=NOTES + "; the shape input may be constant or omitted")
-@register("SQUEEZE", types="any", notes=NOTES)
-@register("EXPAND_DIMS", types="any", notes=NOTES)
+@register("RESHAPE", types="any", inputs=(1, 2),
+          notes=NOTES + "; the shape input may be constant or omitted")
+@register("SQUEEZE", types="any", inputs=1, notes=NOTES)
+@register("EXPAND_DIMS", types="any", inputs=2, notes=NOTES)
 def lower_reshape(graph: Graph, op: Op) -> Alias:
     x, y = graph.tensor(op.inputs[0]), graph.tensor(op.outputs[0])
     if x.dtype != y.dtype:

@@ -25,7 +25,7 @@ def softmax_scaling(beta: float, input_scale: float) -> tuple[int, int, int]:
     real = min(beta * input_scale * (1 << (31 - SCALED_DIFF_INTEGER_BITS)), max_real_multiplier)
     if not real > 1.0:
         raise ValueError(f"beta * input_scale * 2^26 = {real} must exceed 1")
-    multiplier, left_shift = quantize_multiplier(real)
+    multiplier, left_shift = quantize_multiplier(real, max_shift=31)  # capped above
     # CalculateInputRadius(5, left_shift, 31): floor((2^5 - 1) * 2^26 / 2^left_shift), in double.
     radius = math.floor(
         1.0
@@ -38,6 +38,7 @@ def softmax_scaling(beta: float, input_scale: float) -> tuple[int, int, int]:
 
 @register(
     "SOFTMAX",
+    inputs=1,
     types="int8 → int8, int8 → int16",
     notes="over the last dimension, any rank and beta; the output must have scale 1/256 "
     "and zero point -128 (int8) or scale 1/65536 and zero point -32768 (int16), as "

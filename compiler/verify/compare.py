@@ -18,6 +18,7 @@ import numpy as np
 from ..errors import TinycError
 from ..ir import DTYPES, Graph
 from ..pipeline import CompiledModel, compile_model
+from ..validate import DEFAULT_MAX_ARENA
 from .build import build_host_model
 from .tflm_memory import redirect_fd2
 
@@ -77,10 +78,11 @@ def verify_model(
     compiled: CompiledModel | None = None,
     litert: bool = True,
     scratch: str = "auto",
+    max_arena: int = DEFAULT_MAX_ARENA,
 ) -> Report:
-    """Compare the generated code with the oracles; `scratch` as for compile (ignored when
-    `compiled` is given)."""
-    compiled = compiled or compile_model(model_path, scratch=scratch)
+    """Compare the generated code with the oracles; `scratch` and `max_arena` as for compile
+    (ignored when `compiled` is given)."""
+    compiled = compiled or compile_model(model_path, scratch=scratch, max_arena=max_arena)
     host = build_host_model(compiled.files, compiled.name)
     graph = compiled.model.graph
     runners: dict[str, Runner] = {"tflm": tflm_runner(model_path, len(graph.outputs))}
