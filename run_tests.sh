@@ -28,6 +28,10 @@ if [ -f .venv/pyvenv.cfg ] && grep -q "include-system-site-packages = true" .ven
 fi
 [ -x .venv/bin/python ] || python3 -m venv .venv
 .venv/bin/python -m pip install --disable-pip-version-check -q -e '.[test]'
+# Legacy Keras 2 (tf_keras) converts the layers Keras 3 cannot (LSTMs, UpSampling2D as one op).
+# Its release must match TensorFlow's; --no-deps, or it pulls `tensorflow` beside tensorflow-cpu.
+tf_minor=$(.venv/bin/python -c "import tensorflow as tf; print('.'.join(tf.__version__.split('.')[:2]))")
+.venv/bin/python -m pip install --disable-pip-version-check -q --no-deps "tf-keras~=${tf_minor}.0"
 export PATH="$PWD/.venv/bin:$PATH"
 python -m ruff check compiler tests bench examples
 python -m pytest -n 2 "$@"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 import warnings
 
@@ -152,9 +153,19 @@ def _ops(args: argparse.Namespace) -> int:
     return 0
 
 
+TABLE_TYPES = ("int8", "int16", "uint8", "float32")
+OTHER_TYPES = ("int32", "int64", "bool")
+
+
 def supported_ops_table(registry) -> list[str]:
-    rows = ["| op | types | options and limits |", "|---|---|---|"]
-    rows += [f"| {i.kind} | {i.types} | {i.notes} |" for _, i in sorted(registry.items())]
+    """The README's table: one row per op, a column per activation type it takes."""
+    header = ["op", *TABLE_TYPES, "other types", "options and limits"]
+    rows = ["| " + " | ".join(header) + " |", "|---" * len(header) + "|"]
+    for _, info in sorted(registry.items()):
+        named = set(re.findall(r"u?int\d+|float32|bool|any", info.types))
+        marks = ["✓" if t in named or "any" in named else "" for t in TABLE_TYPES]
+        other = "any" if "any" in named else ", ".join(t for t in OTHER_TYPES if t in named)
+        rows.append("| " + " | ".join([info.kind, *marks, other, info.notes]) + " |")
     return rows
 
 

@@ -24,6 +24,14 @@ DTYPES: dict[str, tuple[type, str]] = {
     "int64": (np.int64, "int64_t"),
     "bool": (np.bool_, "bool"),
 }
+# The range of each integer storage type: zero points, activation bounds, saturation.
+INT_RANGES: dict[str, tuple[int, int]] = {
+    "int8": (-(1 << 7), (1 << 7) - 1),
+    "uint8": (0, (1 << 8) - 1),
+    "int16": (-(1 << 15), (1 << 15) - 1),
+    "int32": (-(1 << 31), (1 << 31) - 1),
+    "int64": (-(1 << 63), (1 << 63) - 1),
+}
 
 
 @dataclass(frozen=True)

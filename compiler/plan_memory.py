@@ -6,6 +6,10 @@ own. TFLM places the largest first; that order is one of a few tried here, and t
 wins (ties: the first). Aliases (RESHAPE and friends) share their source's buffer and extend its
 lifetime.
 
+State (tensors the model marks variable: LSTM and SVDF state) is not in the arena: the arena's
+bytes are free between invokes, the state's are not. It gets a region of its own, `state_bytes`
+long, each tensor at `state_offsets[t]`, for the program's whole life.
+
 Scratch buffers (im2col columns) come next, one per call that asks for one, each live
 for its call only. The policy decides what a scratch buffer may cost:
   "auto"   (default) only where it fits in a hole of the activation plan, so the arena never grows
@@ -16,7 +20,7 @@ for its call only. The policy decides what a scratch buffer may cost:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .lower import LoweredModel
 from .ops import Alias, KernelCall
@@ -40,6 +44,8 @@ class MemoryPlan:
     scratch_offsets: dict[int, int]  # step index -> offset of its scratch (steps that got one)
     alignment: int
     liveness_bound: int  # largest sum of simultaneously live activations: no plan can go lower
+    state_offsets: dict[int, int] = field(default_factory=dict)  # variable tensor -> offset
+    state_bytes: int = 0  # the state region's size (0: the model keeps nothing across invokes)
 
 
 def plan_memory(model: LoweredModel, alignment: int = ALIGNMENT,
@@ -54,8 +60,22 @@ def plan_memory(model: LoweredModel, alignment: int = ALIGNMENT,
     arena = max([_arena_end(activations, offsets)] + [
         offset + model.steps[step].scratch_bytes for step, offset in scratch_offsets.items()])
     tensor_offsets = {t: offsets[f"t{r}"] for t, r in root.items() if f"t{r}" in offsets}
+    state_offsets, state_bytes = _place_state(model, alignment)
     return MemoryPlan(_round_up(arena, alignment), tensor_offsets, scratch_offsets, alignment,
-                      _liveness_bound(activations, len(model.steps)))
+                      _liveness_bound(activations, len(model.steps)), state_offsets, state_bytes)
+
+
+def _place_state(model: LoweredModel, alignment: int) -> tuple[dict[int, int], int]:
+    """Variable tensors the calls use, one after the other, in index order."""
+    graph = model.graph
+    used = sorted({t for step in model.steps if isinstance(step, KernelCall)
+                   for t in step.tensors_read() + step.op.outputs
+                   if graph.tensor(t).is_variable})
+    offsets, end = {}, 0
+    for t in used:
+        offsets[t] = end
+        end = _round_up(end + graph.tensor(t).nbytes, alignment)
+    return offsets, end
 
 
 def apply_scratch_plan(model: LoweredModel, plan: MemoryPlan) -> LoweredModel:
@@ -100,7 +120,7 @@ def _alias_roots(model: LoweredModel) -> dict[int, int]:
             root[step.target] = root.get(step.source, step.source)
             continue
         for t in step.tensors_read() + step.op.outputs:
-            if not graph.tensor(t).is_const:
+            if not graph.tensor(t).is_const and not graph.tensor(t).is_variable:
                 root.setdefault(t, t)
     return root
 

@@ -17,7 +17,7 @@ import numpy as np
 from . import __version__
 from .c_literals import LiteralRangeError, c_array_lines, c_comment, c_float, c_int, c_value
 from .errors import TinycError
-from .ir import Graph, Tensor
+from .ir import INT_RANGES, Graph, Tensor
 from .lower import LoweredModel
 from .ops import Alias, ArrayArg, KernelCall, ScratchArg, TensorArg
 from .plan_memory import MemoryPlan
@@ -40,6 +40,7 @@ class CCall:
     params_name: str
     params: list[tuple[str, str]]  # (field, C literal)
     args: list[str]
+    returns_status: bool
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,8 @@ class CTensor:
     shape: list[int]
     scale: str | None
     zero_point: int | None
+    qmin: int | None  # the storage type's range, for the header's quantize helper
+    qmax: int | None
 
 
 def render(model: LoweredModel, plan: MemoryPlan, name: str) -> dict[str, str]:
@@ -84,12 +87,15 @@ def _context(model: LoweredModel, plan: MemoryPlan, name: str) -> dict[str, Any]
             for i, step in enumerate(model.steps)
             if isinstance(step, KernelCall)
         ],
+        "checks_status": any(c.returns_status for c in model.calls),
         "aliases": [
             c_comment(f"op {s.op.index} {s.op.kind}: tensor {s.target} is tensor {s.source}'s "
                       f"bytes")
             for s in model.steps
             if isinstance(s, Alias)
         ],
+        "state_bytes": plan.state_bytes,
+        "state": _state(graph, plan),
         "inputs": [_io_tensor(graph.tensor(t), plan) for t in graph.inputs],
         "outputs": [_io_tensor(graph.tensor(t), plan) for t in graph.outputs],
     }
@@ -151,6 +157,8 @@ def _call(
         tensor = graph.tensor(a.tensor)
         if tensor.is_const:
             return symbols[f"t{tensor.index}"]
+        if tensor.is_variable:
+            return f"({tensor.ctype} *)({name}_state + {plan.state_offsets[tensor.index]})"
         return f"({tensor.ctype} *)({name}_arena + {plan.offsets[tensor.index]})"
 
     return CCall(
@@ -160,6 +168,7 @@ def _call(
         params_name=f"{name}_op{call.op.index}_params",
         params=_params(call),
         args=[arg(a) for a in call.args],
+        returns_status=call.returns_status,
     )
 
 
@@ -220,8 +229,35 @@ def _struct_fields(body: str) -> list[tuple[str, str]]:
     return fields
 
 
+@dataclass(frozen=True)
+class CState:
+    """The state region: its initial bytes (None: all zero, so it starts in .bss), and the spans
+    reset() fills, one per variable tensor."""
+
+    initial: list[str] | None
+    spans: list[tuple[int, int, int, str]]  # (offset, bytes, fill byte, comment)
+
+
+def _state(graph: Graph, plan: MemoryPlan) -> CState | None:
+    """Variable tensors start as TFLM's ResetVariableTensors leaves them: every byte the zero
+    point for int8, zero otherwise."""
+    if not plan.state_bytes:
+        return None
+    image = np.zeros(plan.state_bytes, np.uint8)
+    spans = []
+    for t, offset in sorted(plan.state_offsets.items(), key=lambda item: item[1]):
+        tensor = graph.tensor(t)
+        fill = tensor.zero_point & 0xFF if tensor.dtype == "int8" and tensor.quant else 0
+        image[offset:offset + tensor.nbytes] = fill
+        spans.append((offset, tensor.nbytes, fill, c_comment(f"{tensor.label}")))
+    return CState(c_array_lines(image, "uint8_t") if image.any() else None, spans)
+
+
 def _io_tensor(tensor: Tensor, plan: MemoryPlan) -> CTensor:
-    quantized = tensor.quant is not None and tensor.dtype != "float32"
+    quantized = tensor.quant is not None and tensor.dtype in INT_RANGES
+    # A quantize helper only for the narrow types: an int32 range does not round-trip via float.
+    helper = quantized and tensor.dtype in ("int8", "uint8", "int16")
+    qmin, qmax = INT_RANGES[tensor.dtype] if helper else (None, None)
     return CTensor(
         offset=plan.offsets[tensor.index],
         nbytes=tensor.nbytes,
@@ -230,6 +266,8 @@ def _io_tensor(tensor: Tensor, plan: MemoryPlan) -> CTensor:
         shape=list(tensor.shape),
         scale=c_float(tensor.scale) if quantized else None,
         zero_point=tensor.zero_point if quantized else None,
+        qmin=qmin,
+        qmax=qmax,
     )
 
 

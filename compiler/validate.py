@@ -26,7 +26,7 @@ import math
 
 from .errors import TinycError, UnsupportedError
 from .fold import FOLDERS
-from .ir import Graph, Op, Tensor, check
+from .ir import INT_RANGES, Graph, Op, Tensor, check
 from .ops import load_all
 
 MAX_RANK = 8  # no op tinyc lowers takes more (TFLM's RuntimeShape: 6 without allocation)
@@ -35,13 +35,6 @@ MAX_TENSOR_BYTES = (1 << 31) - 1  # a C array on a 32-bit target
 MAX_WINDOW = 1 << 15  # strides, dilations, filter and block sizes: (taps - 1) * dilation < 2^30
 DEFAULT_MAX_ARENA = 64 << 20  # bytes; `--max-arena` changes it
 SCALE_RANGE = (1e-30, 1e30)  # outside: TFLM's own float arithmetic overflows or flushes
-INT_RANGES = {
-    "int8": (-(1 << 7), (1 << 7) - 1),
-    "uint8": (0, (1 << 8) - 1),
-    "int16": (-(1 << 15), (1 << 15) - 1),
-    "int32": (-(1 << 31), (1 << 31) - 1),
-    "int64": (-(1 << 63), (1 << 63) - 1),
-}
 INT32_RANGE = INT_RANGES["int32"]
 WINDOW_OPTIONS = frozenset({
     "stride_h", "stride_w", "stride_d", "dilation_hfactor", "dilation_wfactor",

@@ -72,8 +72,23 @@ TINYC_ALWAYS_INLINE int32_t tinyc_requantize(int32_t x, int32_t multiplier, int 
       tinyc_saturating_rounding_doubling_high_mul(shifted, multiplier), right_shift);
 }
 
+/* TFLM MultiplyByQuantizedMultiplier for int64 accumulators (the 16x8 kernels): the multiplier
+ * reduced to 16 bits (rounded, saturated at 0x7FFF), one rounding shift. The compiler guarantees
+ * TFLM's contract: multiplier >= 0, -31 <= shift < 8 and |x| < 2^47, so nothing overflows; the
+ * conversion to int32 keeps the low 32 bits, as TFLM's static_cast does. */
+TINYC_ALWAYS_INLINE int32_t tinyc_requantize_s64(int64_t x, int32_t multiplier, int shift) {
+  const int32_t reduced = multiplier < 0x7FFF0000 ? (multiplier + (1 << 15)) >> 16 : 0x7FFF;
+  const int total_shift = 15 - shift;
+  x = x * (int64_t)reduced + ((int64_t)1 << (total_shift - 1));
+  return (int32_t)(x >> total_shift);
+}
+
 static inline int8_t tinyc_clamp_s8(int32_t x, int32_t lo, int32_t hi) {
   return (int8_t)tinyc_min_i32(tinyc_max_i32(x, lo), hi);
+}
+
+static inline int16_t tinyc_clamp_s16(int32_t x, int32_t lo, int32_t hi) {
+  return (int16_t)tinyc_min_i32(tinyc_max_i32(x, lo), hi);
 }
 
 #endif /* TINYC_COMMON_H */

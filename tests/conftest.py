@@ -52,9 +52,17 @@ def assert_bit_exact_on_m4(model_path: Path, tmp_path: Path, opt: str = "Os",
     from tinyc.verify.compare import tflm_runner
 
     compile_to_folder(model_path, tmp_path / "gen", name="model", scratch=scratch)
+    from tinyc.ir import DTYPES
+
     graph = read_model(model_path)
     x = graph.tensor(graph.inputs[0])
-    sample = np.random.default_rng(9).integers(-128, 127, x.shape, endpoint=True, dtype=np.int8)
+    dtype = DTYPES[x.dtype][0]
+    if np.issubdtype(dtype, np.floating):
+        sample = np.random.default_rng(9).uniform(-4, 4, x.shape).astype(dtype)
+    else:
+        info = np.iinfo(dtype)
+        sample = np.random.default_rng(9).integers(info.min, info.max, x.shape, endpoint=True,
+                                                   dtype=dtype)
     (tmp_path / "input.bin").write_bytes(sample.tobytes())
     result = subprocess.run([str(M4BENCH), str(tmp_path / "gen"), "model", "--opt", opt,
                              "--input", str(tmp_path / "input.bin")],

@@ -24,6 +24,7 @@ class TensorSpec:
     data: Any = None  # constant values, stored in the tensor's buffer; None: a variable tensor
     name: str | None = None  # default "t<index>"
     quant_axis: int = 0  # quantized_dimension of per-channel quantization
+    variable: bool = False  # is_variable: state the model keeps across invokes
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,7 @@ def tflite_model(
         t.shape, t.buffer = list(spec.shape), len(buffers)
         t.type = getattr(s.TensorType, np.dtype(spec.dtype).name.upper())
         t.name = f"t{i}" if spec.name is None else spec.name
+        t.isVariable = spec.variable
         if spec.quant is not None:
             t.quantization = s.QuantizationParametersT()
             scale, zero_point = (np.atleast_1d(q).tolist() for q in spec.quant)

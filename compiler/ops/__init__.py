@@ -67,6 +67,9 @@ class KernelCall:
     # A call that needs no scratch and computes the same bytes, used when the planner has no room
     # for the scratch buffer (see plan_memory.py). None: the scratch is always given.
     fallback: KernelCall | None = None
+    # The kernel returns int, non-zero when its input was out of range (a run-time index):
+    # invoke() then returns non-zero too, as TFLM's Invoke does.
+    returns_status: bool = False
 
     def tensors_read(self) -> tuple[int, ...]:
         return self.reads or tuple(a.tensor for a in self.args if isinstance(a, TensorArg))

@@ -42,6 +42,7 @@ void *{name}_input(int index);
 void *{name}_output(int index);
 size_t {name}_input_bytes(int index);
 size_t {name}_output_bytes(int index);
+int {name}_reset(void);  /* only in models with state: looked up on first use */
 """
 
 
@@ -77,6 +78,12 @@ class HostModel:
             self.ffi.buffer(self._fn("output")(i), self._fn("output_bytes")(i))[:]
             for i in range(self._fn("output_count")())
         ]
+
+    def reset(self) -> None:
+        """The model's state back to its initial value (models with state only)."""
+        status = self._fn("reset")()
+        if status != 0:
+            raise TinycError(f"{self.name}_reset returned {status}")
 
 
 def build_host_model(files: dict[str, str], name: str, cxx: str = "g++") -> HostModel:

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import TinycError
-from ..ir import DTYPES, Graph
+from ..ir import DTYPES, INT_RANGES, Graph
 from ..pipeline import CompiledModel, compile_model
 from ..validate import DEFAULT_MAX_ARENA
 from .build import build_host_model
@@ -45,13 +45,21 @@ class Report:
     samples: int
     outputs: list[OutputReport]
     oracles: list[str]
+    # Models with state: whether NAME_reset() brought back the first step's outputs (None: the
+    # model has no state, its samples are independent).
+    reset_exact: bool | None = None
 
     @property
     def bit_exact(self) -> bool:
-        return all(o.against["tflm"].exact == self.samples for o in self.outputs)
+        return (all(o.against["tflm"].exact == self.samples for o in self.outputs)
+                and self.reset_exact is not False)
 
     def lines(self) -> list[str]:
-        out = [f"{self.model}: {self.samples} random samples"]
+        if self.reset_exact is None:
+            out = [f"{self.model}: {self.samples} random samples"]
+        else:
+            out = [f"{self.model}: a sequence of {self.samples} invokes with random inputs, "
+                   f"state carried from one to the next as in TFLM"]
         for o in self.outputs:
             out.append(f"  output {o.index} ({o.dtype} {list(o.shape)}):")
             for oracle in self.oracles:
@@ -60,6 +68,9 @@ class Report:
                     f"    vs {ORACLE_LABELS[oracle]:<28} {a.exact}/{self.samples} bit-exact, "
                     f"max abs diff {a.max_abs_diff:g}"
                 )
+        if self.reset_exact is not None:
+            out.append(f"  after reset(): first step's outputs "
+                       f"{'again, bit-exact' if self.reset_exact else 'NOT reproduced'}")
         out.append("PASS: bit-exact with TFLM" if self.bit_exact else "FAIL: differs from TFLM")
         return out
 
@@ -96,16 +107,20 @@ def verify_model(
         for i, t in enumerate(graph.outputs)
     ]
     rng = np.random.default_rng(seed)
-    for _ in range(samples):
+    first: tuple[list[np.ndarray], list[bytes]] | None = None
+    for _ in range(samples):  # one sequence: neither side resets between invokes
         inputs = random_inputs(graph, rng)
-        ours = [
-            np.frombuffer(b, DTYPES[o.dtype][0]).reshape(o.shape)
-            for b, o in zip(host.run(inputs), outputs)
-        ]
+        raw = host.run(inputs)
+        first = first or (inputs, raw)
+        ours = [np.frombuffer(b, DTYPES[o.dtype][0]).reshape(o.shape) for b, o in zip(raw, outputs)]
         for oracle, run in runners.items():
             for report, mine, theirs in zip(outputs, ours, run(inputs)):
                 _tally(report.against[oracle], mine, np.asarray(theirs).reshape(mine.shape))
-    return Report(str(model_path), samples, outputs, list(runners))
+    reset_exact = None
+    if compiled.plan.state_bytes and first is not None:
+        host.reset()
+        reset_exact = host.run(first[0]) == first[1]
+    return Report(str(model_path), samples, outputs, list(runners), reset_exact)
 
 
 def _tally(agreement: Agreement, mine: np.ndarray, theirs: np.ndarray) -> None:
@@ -123,6 +138,8 @@ def random_inputs(graph: Graph, rng: np.random.Generator) -> list[np.ndarray]:
         if tensor.dtype == "float32":
             low, high = _float_input_range(graph, t)
             arrays.append(rng.uniform(low, high, tensor.shape).astype(np.float32))
+        elif tensor.dtype == "bool":
+            arrays.append(rng.integers(0, 2, tensor.shape).astype(np.bool_))
         else:
             info = np.iinfo(DTYPES[tensor.dtype][0])
             arrays.append(
@@ -134,12 +151,14 @@ def random_inputs(graph: Graph, rng: np.random.Generator) -> list[np.ndarray]:
 
 
 def _float_input_range(graph: Graph, t: int) -> tuple[float, float]:
-    """A float input feeding QUANTIZE: its int8 range, widened 10% to exercise saturation."""
+    """A float input feeding QUANTIZE: its quantized range, widened 10% to exercise
+    saturation."""
     for op in graph.consumers(t):
         out = graph.tensor(op.outputs[0])
-        if op.kind == "QUANTIZE" and out.quant is not None:
-            low = out.scale * (-128 - out.zero_point)
-            high = out.scale * (127 - out.zero_point)
+        if op.kind == "QUANTIZE" and out.quant is not None and out.dtype in INT_RANGES:
+            qmin, qmax = INT_RANGES[out.dtype]
+            low = out.scale * (qmin - out.zero_point)
+            high = out.scale * (qmax - out.zero_point)
             pad = 0.1 * (high - low)
             return low - pad, high + pad
     return -4.0, 4.0
