@@ -41,7 +41,8 @@ def lower(graph: Graph) -> LoweredModel:
                 f"so that it is evaluated at compile time"
             )
         try:
-            steps.append(registry[op.kind].lower(graph, op))
+            lowered = registry[op.kind].lower(graph, op)
+            steps += lowered if isinstance(lowered, tuple) else [lowered]
         except QuantizationError as exc:
             raise UnsupportedError(f"op {op.index} ({op.kind}): {exc}") from None
     return LoweredModel(graph, tuple(steps))

@@ -52,14 +52,15 @@ def plan_memory(model: LoweredModel, alignment: int = ALIGNMENT,
                 scratch: str = "auto") -> MemoryPlan:
     if scratch not in SCRATCH_POLICIES:
         raise ValueError(f"scratch policy {scratch!r} is not one of {SCRATCH_POLICIES}")
-    root = _alias_roots(model)
+    root, delta = _alias_roots(model)
     activations = _buffers(model, root)
     offsets = min((_place(activations, alignment, order) for order in PLACEMENT_ORDERS),
                   key=lambda placed: _arena_end(activations, placed))
     scratch_offsets = _place_scratch(model, activations, offsets, alignment, scratch)
     arena = max([_arena_end(activations, offsets)] + [
         offset + model.steps[step].scratch_bytes for step, offset in scratch_offsets.items()])
-    tensor_offsets = {t: offsets[f"t{r}"] for t, r in root.items() if f"t{r}" in offsets}
+    tensor_offsets = {t: offsets[f"t{r}"] + delta[t] for t, r in root.items()
+                      if f"t{r}" in offsets}
     state_offsets, state_bytes = _place_state(model, alignment)
     return MemoryPlan(_round_up(arena, alignment), tensor_offsets, scratch_offsets, alignment,
                       _liveness_bound(activations, len(model.steps)), state_offsets, state_bytes)
@@ -109,20 +110,25 @@ def _place_scratch(model: LoweredModel, activations: list[Buffer], offsets: dict
     return result
 
 
-def _alias_roots(model: LoweredModel) -> dict[int, int]:
-    """Every activation tensor -> the tensor whose buffer it uses."""
+def _alias_roots(model: LoweredModel) -> tuple[dict[int, int], dict[int, int]]:
+    """Every activation tensor -> the tensor whose buffer it uses, and its byte offset there."""
     graph = model.graph
     root: dict[int, int] = {}
+    delta: dict[int, int] = {}
     for t in graph.inputs:
-        root[t] = t
+        root[t], delta[t] = t, 0
     for step in model.steps:
         if isinstance(step, Alias):
-            root[step.target] = root.get(step.source, step.source)
+            root.setdefault(step.source, step.source)
+            delta.setdefault(step.source, 0)
+            root[step.target] = root[step.source]
+            delta[step.target] = delta[step.source] + step.offset
             continue
         for t in step.tensors_read() + step.op.outputs:
             if not graph.tensor(t).is_const and not graph.tensor(t).is_variable:
                 root.setdefault(t, t)
-    return root
+                delta.setdefault(t, 0)
+    return root, delta
 
 
 def _buffers(model: LoweredModel, root: dict[int, int]) -> list[Buffer]:

@@ -128,7 +128,7 @@ def _read_tensor(model: Any, data: bytes, t: Any, index: int) -> Tensor:
     )
 
 
-def _short(values: tuple[int, ...], limit: int = 8) -> str:
+def _short(values: tuple[int, ...], limit: int = 6) -> str:
     """A shape or index list for a message, the middle elided when long."""
     if len(values) <= limit:
         return str(list(values))
@@ -168,9 +168,10 @@ def _read_buffer(model: Any, data: bytes, t: Any, index: int, name: str, dtype: 
     itemsize = np.dtype(DTYPES[dtype][0]).itemsize
     expected = int(np.prod(shape, dtype=object))  # exact, however large the dims
     if len(raw) != expected * itemsize:
+        needs = expected * itemsize
         raise TinycError(
             f"{what}: its buffer holds {len(raw)} bytes, its shape {_short(shape)} of {dtype} "
-            f"needs {expected * itemsize}"
+            f"needs {needs if needs < 1 << 40 else 'over 2^40'}"
         )
     array = np.frombuffer(raw, dtype=DTYPES[dtype][0])
     array = array.reshape(shape).copy()

@@ -90,7 +90,7 @@ def _context(model: LoweredModel, plan: MemoryPlan, name: str) -> dict[str, Any]
         "checks_status": any(c.returns_status for c in model.calls),
         "aliases": [
             c_comment(f"op {s.op.index} {s.op.kind}: tensor {s.target} is tensor {s.source}'s "
-                      f"bytes")
+                      f"bytes" + (f" from byte {s.offset}" if s.offset else ""), limit=90)
             for s in model.steps
             if isinstance(s, Alias)
         ],

@@ -74,12 +74,18 @@ def test_strided_slice_grid_matches_tflm(dtype, tmp_path):
     run_cases(cases, tmp_path)
 
 
-def test_strided_slice_of_everything_is_an_alias(tmp_path):
+def test_strided_slice_of_one_contiguous_run_is_an_alias(tmp_path):
+    """The whole input, or one aligned run of it, is seen in place; a run that starts off the
+    arena's alignment, or a walk with gaps, is copied."""
     full = strided_slice_case((2, 4, 5, 3), [0] * 4, [2, 4, 5, 3], [1] * 4, (2, 4, 5, 3))
-    row = strided_slice_case((4, 6), [2, 0], [3, 6], [1, 1], (1, 6))
-    steps = lowered_steps([full, row], tmp_path)
-    assert isinstance(steps[0], Alias)
-    assert not isinstance(steps[1], Alias)
+    row = strided_slice_case((4, 6), [2, 0], [3, 6], [1, 1], (1, 6))  # bytes 12..17
+    odd_row = strided_slice_case((4, 6), [1, 0], [2, 6], [1, 1], (1, 6))  # bytes 6..11
+    column = strided_slice_case((4, 6), [0, 2], [4, 3], [1, 1], (4, 1))
+    steps = lowered_steps([full, row, odd_row, column], tmp_path)
+    assert isinstance(steps[0], Alias) and steps[0].offset == 0
+    assert isinstance(steps[1], Alias) and steps[1].offset == 12
+    assert not isinstance(steps[2], Alias) and not isinstance(steps[3], Alias)
+    run_cases([row, odd_row, column], tmp_path)  # and the views read the right bytes
 
 
 def test_strided_slice_copies_bytes_whatever_the_quantization(tmp_path):

@@ -8,6 +8,8 @@ from hypothesis import strategies as st
 
 from tinyc.plan_memory import PLACEMENT_ORDERS, Buffer, _liveness_bound, _place
 
+from conftest import SHARED_MODELS
+
 
 @st.composite
 def buffer_sets(draw):
@@ -58,7 +60,7 @@ def _live_ranges(compiled, step_index):
     from tinyc.plan_memory import _alias_roots, _buffers
 
     model, plan = compiled.model, compiled.plan
-    root = _alias_roots(model)
+    root, _ = _alias_roots(model)
     for buf in _buffers(model, root):
         if buf.first <= step_index <= buf.last:
             start = plan.offsets[int(buf.key[1:])]
@@ -89,3 +91,56 @@ def test_scratch_buffers_sit_in_free_space(model, policy):
     if policy == "never":
         assert not compiled.plan.scratch_offsets
         assert all(s.scratch_bytes == 0 for s in compiled.model.calls)
+
+
+def assert_no_live_overlap(compiled) -> None:
+    """No two tensors live at the same step share a byte unless one is a view of the other (an
+    Alias: the same bytes by construction). A tensor is live from the step that writes it (the
+    first step for model inputs) to the last step that reads it (the last step for outputs)."""
+    from tinyc.ops import Alias
+    from tinyc.plan_memory import _alias_roots
+
+    model, plan = compiled.model, compiled.plan
+    graph = model.graph
+    root, _ = _alias_roots(model)
+    last_step = len(model.steps) - 1
+    first = {t: 0 for t in graph.inputs}
+    last = {t: last_step for t in graph.outputs}
+    for i, step in enumerate(model.steps):
+        reads = (step.source,) if isinstance(step, Alias) else step.tensors_read()
+        writes = (step.target,) if isinstance(step, Alias) else step.op.outputs
+        for t in reads:
+            last[t] = max(last.get(t, i), i)
+        for t in writes:
+            first.setdefault(t, i)
+            last.setdefault(t, i)
+    live = [t for t in first if t in plan.offsets]
+    for i in range(len(model.steps)):
+        now = [t for t in live if first[t] <= i <= last[t]]
+        for a in now:
+            for b in now:
+                if a >= b or root[a] == root[b]:
+                    continue
+                ra = (plan.offsets[a], plan.offsets[a] + graph.tensor(a).nbytes)
+                rb = (plan.offsets[b], plan.offsets[b] + graph.tensor(b).nbytes)
+                assert ra[1] <= rb[0] or rb[1] <= ra[0], (i, a, ra, b, rb)
+
+
+@pytest.mark.parametrize("model", sorted(p.name for p in SHARED_MODELS.glob("*.tflite"))
+                         + ["wider/tflm_retinaface.tflite", "wider/tflm_id_model.tflite",
+                            "wider/te_vww.tflite"])
+def test_no_two_live_tensors_share_a_byte(model):
+    from tinyc import compile_model
+
+    assert_no_live_overlap(compile_model(SHARED_MODELS / model))
+
+
+def test_the_overlap_check_catches_a_bad_plan():
+    import dataclasses
+
+    from tinyc import compile_model
+
+    compiled = compile_model(SHARED_MODELS / "kws_ref_model.tflite")
+    squashed = dataclasses.replace(compiled.plan, offsets=dict.fromkeys(compiled.plan.offsets, 0))
+    with pytest.raises(AssertionError):
+        assert_no_live_overlap(dataclasses.replace(compiled, plan=squashed))

@@ -77,15 +77,21 @@ class KernelCall:
 
 @dataclass(frozen=True)
 class Alias:
-    """`target` is `source`'s bytes reinterpreted (same size): no code, no copy."""
+    """`target` is `source`'s bytes from `offset` on, reinterpreted: no code, no copy.
+
+    offset 0 and the same size: RESHAPE and friends. A positive offset (a multiple of the arena
+    alignment, so every kernel may read the view): a slice or split part that is one contiguous
+    run of its source."""
 
     op: Op
     source: int
     target: int
+    offset: int = 0  # bytes
 
 
 Step = KernelCall | Alias
-Lowering = Callable[[Graph, Op], Step]
+# A lowering gives one step, or several for an op with several outputs (a SPLIT into views).
+Lowering = Callable[[Graph, Op], "Step | tuple[Step, ...]"]
 
 
 Arity = tuple[int, int]  # (fewest, most) tensors

@@ -24,6 +24,7 @@ from .strided_copy import (
     normalize_axis,
     require_dtype,
     require_same_dtype,
+    view_of,
     width_suffix,
 )
 
@@ -38,7 +39,8 @@ def _count(op: Op, count: int, what: str) -> None:
         raise unsupported(op, f"{count} {what} (tinyc's kernels take 1 to {MAX_TENSORS})")
 
 
-def _split_call(op: Op, x: Tensor, outputs: list[Tensor], axis: int) -> KernelCall | Alias:
+def _split_call(op: Op, x: Tensor, outputs: list[Tensor], axis: int
+                ) -> KernelCall | Alias | tuple[Alias, ...]:
     """Split x along `axis` into `outputs` (their sizes along the axis add up to x's); one
     output is the input's bytes (an Alias)."""
     _count(op, len(outputs), "outputs")
@@ -56,6 +58,9 @@ def _split_call(op: Op, x: Tensor, outputs: list[Tensor], axis: int) -> KernelCa
         return Alias(op, x.index, outputs[0].index)
     outer = math.prod(x.shape[:axis])
     inner = math.prod(x.shape[axis + 1:])
+    views = _contiguous_parts(x, outputs, axis, inner) if outer == 1 else None
+    if views is not None:  # each part is one run of the input: seen in place, no copy
+        return tuple(Alias(op, x.index, y.index, offset) for y, offset in zip(outputs, views))
     parts, first = [], 0
     for y in outputs:
         parts += [first * inner, y.shape[axis] * inner]
@@ -111,9 +116,22 @@ def lower_split_v(graph: Graph, op: Op) -> KernelCall | Alias:
     return _split_call(op, x, [graph.tensor(t) for t in op.outputs], axis)
 
 
+def _contiguous_parts(x: Tensor, outputs: list[Tensor], axis: int, inner: int) -> list[int] | None:
+    """Byte offsets of the parts of a split along the outermost non-unit axis, if every part
+    can be an in-place view of the input (see strided_copy.view_of)."""
+    offsets, first = [], 0
+    for y in outputs:
+        offset = view_of(x, first * inner)
+        if offset is None:
+            return None
+        offsets.append(offset)
+        first += y.shape[axis]
+    return offsets
+
+
 @register("UNPACK", types="int8, int16, float32, int32", inputs=1, outputs=ANY,
           notes="any axis (negative allowed); num must equal the axis size; up to 64 outputs")
-def lower_unpack(graph: Graph, op: Op) -> KernelCall | Alias:
+def lower_unpack(graph: Graph, op: Op) -> KernelCall | Alias | tuple[Alias, ...]:
     x = graph.tensor(op.inputs[0])
     outputs = [graph.tensor(t) for t in op.outputs]
     require_dtype(op, x, SPLIT_TYPES)

@@ -53,8 +53,11 @@ class CopyNest:
 
     def is_identity(self) -> bool:
         """The walk reads input elements 0, 1, 2, ... in order: the output is the input's bytes."""
-        return (self.offset == 0 and self.loops[-1][1] == 1
-                and all(extent == 1 for extent, _ in self.loops[:-1]))
+        return self.offset == 0 and self.is_contiguous()
+
+    def is_contiguous(self) -> bool:
+        """The walk reads one run of consecutive input elements, from `offset` on."""
+        return self.loops[-1][1] == 1 and all(extent == 1 for extent, _ in self.loops[:-1])
 
     def params(self) -> tuple[tuple[str, int], ...]:
         return (
@@ -106,7 +109,20 @@ def copy_step(graph: Graph, op: Op, x: Tensor, y: Tensor,
                               f"{list(y.shape)} holds {y.size}")
     if nest.is_identity() and x.size == y.size and not x.is_const:
         return Alias(op, x.index, y.index)
-    return copy_call(op, x, y, nest)
+    view = view_of(x, nest.offset) if nest.is_contiguous() else None
+    return view and Alias(op, x.index, y.index, view) or copy_call(op, x, y, nest)
+
+
+def view_of(x: Tensor, element_offset: int) -> int | None:
+    """The byte offset at which a contiguous run of `x` from `element_offset` can be seen in
+    place (an Alias), or None: constants live in flash, state apart, and a view must start
+    on the arena's alignment so that every kernel can read it."""
+    from ..plan_memory import ALIGNMENT
+
+    offset = element_offset * x.itemsize
+    if x.is_const or x.is_variable or offset % ALIGNMENT:
+        return None
+    return offset
 
 
 def copy_call(op: Op, x: Tensor, y: Tensor, nest: CopyNest) -> KernelCall:
