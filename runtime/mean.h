@@ -1,5 +1,5 @@
 /* tinyc runtime: MEAN over any set of axes of a tensor of rank <= 4 (padded to 4 dimensions).
- * int8 and float32.
+ * int8, int16 and float32.
  *
  * Mirrors TFLM reference_ops::QuantizedMeanOrSum (compute_sum = false), the only path TFLM micro
  * runs for int8 MEAN: each output is the int32 sum of its inputs, minus input_zero_point * count,
@@ -23,6 +23,9 @@ typedef struct {
   int32_t multiplier;
   int32_t shift;
 } tinyc_mean_s8_params;
+
+/* int16 takes the same numbers. */
+typedef tinyc_mean_s8_params tinyc_mean_s16_params;
 
 static inline void tinyc_mean_s8(const tinyc_mean_s8_params *p, const int8_t *TINYC_RESTRICT input,
                                  int8_t *TINYC_RESTRICT output) {
@@ -48,6 +51,41 @@ static inline void tinyc_mean_s8(const tinyc_mean_s8_params *p, const int8_t *TI
           const int32_t value =
               tinyc_requantize(shifted_sum, p->multiplier, p->shift) + p->output_zero_point;
           *output++ = tinyc_clamp_s8(value, -128, 127);
+        }
+      }
+    }
+  }
+}
+
+/* int16: QuantizedMeanOrSum<int16_t, int32_t>, the int8 code on int16 values, clamped to int16.
+ * TFLM's int32 sum cannot overflow up to 65536 elements per output; beyond that the sum here
+ * wraps around as TFLM's int32 addition does on its targets. */
+static inline void tinyc_mean_s16(const tinyc_mean_s16_params *p,
+                                  const int16_t *TINYC_RESTRICT input,
+                                  int16_t *TINYC_RESTRICT output) {
+  for (int32_t o0 = 0; o0 < p->outer0; ++o0) {
+    for (int32_t o1 = 0; o1 < p->outer1; ++o1) {
+      for (int32_t o2 = 0; o2 < p->outer2; ++o2) {
+        for (int32_t o3 = 0; o3 < p->outer3; ++o3) {
+          const int16_t *base = input + o0 * p->stride0 + o1 * p->stride1 +
+                                o2 * p->stride2 + o3 * p->stride3;
+          uint32_t sum = 0;
+          for (int32_t i0 = 0; i0 < p->inner0; ++i0) {
+            for (int32_t i1 = 0; i1 < p->inner1; ++i1) {
+              for (int32_t i2 = 0; i2 < p->inner2; ++i2) {
+                const int16_t *row = base + i0 * p->stride0 + i1 * p->stride1 +
+                                     i2 * p->stride2;
+                for (int32_t i3 = 0; i3 < p->inner3; ++i3) {
+                  sum += (uint32_t)(int32_t)row[i3 * p->stride3];
+                }
+              }
+            }
+          }
+          const int32_t shifted_sum =
+              (int32_t)(sum - (uint32_t)p->input_zero_point * (uint32_t)p->count);
+          const int32_t value =
+              tinyc_requantize(shifted_sum, p->multiplier, p->shift) + p->output_zero_point;
+          *output++ = tinyc_clamp_s16(value, -32768, 32767);
         }
       }
     }

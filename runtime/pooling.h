@@ -1,6 +1,6 @@
-/* tinyc runtime: AVERAGE_POOL_2D and MAX_POOL_2D on NHWC tensors.
- * Mirrors TFLM reference_integer_ops::AveragePool / MaxPool (int8) and reference_ops::AveragePool /
- * MaxPool (float). Padding is the top/left amount TFLM's ComputePaddingHeightWidth gives; windows
+/* tinyc runtime: AVERAGE_POOL_2D and MAX_POOL_2D on NHWC tensors, int8, int16 and float32.
+ * Mirrors TFLM reference_integer_ops::AveragePool / MaxPool (int8 and int16: the same code on
+ * either type, an int32 sum for the average) and reference_ops::AveragePool / MaxPool (float). Padding is the top/left amount TFLM's ComputePaddingHeightWidth gives; windows
  * are clipped to the input, so padded cells are never counted (the average divides by the number
  * of cells actually inside the input, as TFLM does). */
 #ifndef TINYC_POOLING_H
@@ -24,6 +24,9 @@ typedef struct {
   int32_t activation_min;
   int32_t activation_max;
 } tinyc_pool_s8_params;
+
+/* int16 takes the same numbers (the activation bounds are int16 values). */
+typedef tinyc_pool_s8_params tinyc_pool_s16_params;
 
 typedef struct {
   int32_t batches;
@@ -98,6 +101,60 @@ static inline void tinyc_max_pool_s8(const tinyc_pool_s8_params *p,
             }
           }
           *output++ = tinyc_clamp_s8(max, p->activation_min, p->activation_max);
+        }
+      }
+    }
+  }
+}
+
+/* int16: reference_integer_ops::AveragePool / MaxPool for int16_t, the int8 code on int16 values.
+ * The compiler bounds the window so the int32 sum cannot overflow. */
+static inline void tinyc_average_pool_s16(const tinyc_pool_s16_params *p,
+                                          const int16_t *TINYC_RESTRICT input,
+                                          int16_t *TINYC_RESTRICT output) {
+  for (int32_t b = 0; b < p->batches; ++b) {
+    const int16_t *in = input + b * p->input_height * p->input_width * p->depth;
+    for (int32_t out_y = 0; out_y < p->output_height; ++out_y) {
+      for (int32_t out_x = 0; out_x < p->output_width; ++out_x) {
+        int32_t y0, y1, x0, x1;
+        tinyc_pool_window(out_y, p->stride_height, p->padding_height, p->filter_height,
+                          p->input_height, &y0, &y1);
+        tinyc_pool_window(out_x, p->stride_width, p->padding_width, p->filter_width,
+                          p->input_width, &x0, &x1);
+        const int32_t count = (y1 - y0) * (x1 - x0);
+        for (int32_t c = 0; c < p->depth; ++c) {
+          int32_t acc = 0;
+          for (int32_t y = y0; y < y1; ++y) {
+            for (int32_t x = x0; x < x1; ++x) acc += in[(y * p->input_width + x) * p->depth + c];
+          }
+          acc = acc > 0 ? (acc + count / 2) / count : (acc - count / 2) / count;
+          *output++ = tinyc_clamp_s16(acc, p->activation_min, p->activation_max);
+        }
+      }
+    }
+  }
+}
+
+static inline void tinyc_max_pool_s16(const tinyc_pool_s16_params *p,
+                                      const int16_t *TINYC_RESTRICT input,
+                                      int16_t *TINYC_RESTRICT output) {
+  for (int32_t b = 0; b < p->batches; ++b) {
+    const int16_t *in = input + b * p->input_height * p->input_width * p->depth;
+    for (int32_t out_y = 0; out_y < p->output_height; ++out_y) {
+      for (int32_t out_x = 0; out_x < p->output_width; ++out_x) {
+        int32_t y0, y1, x0, x1;
+        tinyc_pool_window(out_y, p->stride_height, p->padding_height, p->filter_height,
+                          p->input_height, &y0, &y1);
+        tinyc_pool_window(out_x, p->stride_width, p->padding_width, p->filter_width,
+                          p->input_width, &x0, &x1);
+        for (int32_t c = 0; c < p->depth; ++c) {
+          int32_t max = -32768;
+          for (int32_t y = y0; y < y1; ++y) {
+            for (int32_t x = x0; x < x1; ++x) {
+              max = tinyc_max_i32(max, in[(y * p->input_width + x) * p->depth + c]);
+            }
+          }
+          *output++ = tinyc_clamp_s16(max, p->activation_min, p->activation_max);
         }
       }
     }

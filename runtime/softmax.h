@@ -1,13 +1,21 @@
-/* tinyc runtime: SOFTMAX, int8 input, int8 or int16 output.
+/* tinyc runtime: SOFTMAX over the last dimension: int8 -> int8, int8 -> int16, int16 -> int16 and
+ * float32.
  *
- * Mirrors TFLM reference_ops::Softmax<int8_t, int8_t/int16_t> (what TFLM micro runs for int8
- * input; the lookup tables in softmax_common.cc are for int16 input only). Per row: the difference to the row's
- * maximum is scaled to Q5.26 by input_multiplier/input_left_shift, exp() is evaluated in gemmlowp
- * fixed point, the exps are summed in Q12.19, and each exp is multiplied by the fixed-point
- * reciprocal of the sum. Differences below diff_min contribute nothing and give -128. Every step
- * below is the gemmlowp operation of the same name, on int32 raw values. */
+ * int8 input mirrors TFLM reference_ops::Softmax<int8_t, int8_t/int16_t>. Per row: the difference
+ * to the row's maximum is scaled to Q5.26 by input_multiplier/input_left_shift, exp() is evaluated
+ * in gemmlowp fixed point, the exps are summed in Q12.19, and each exp is multiplied by the
+ * fixed-point reciprocal of the sum. Differences below diff_min contribute nothing and give the
+ * output minimum. Every step below is the gemmlowp operation of the same name, on int32 raw
+ * values.
+ *
+ * int16 input mirrors TFLM reference_ops::SoftmaxInt16: exp() and 1 / (1 + x) come from two
+ * 513-entry interpolated tables (computed by the compiler as TFLM's Prepare computes them).
+ *
+ * float32 mirrors reference_ops::Softmax<float>: the same operations in the same order, expf. */
 #ifndef TINYC_SOFTMAX_H
 #define TINYC_SOFTMAX_H
+
+#include <math.h>
 
 #include "tinyc_common.h"
 
@@ -185,6 +193,97 @@ static inline void tinyc_softmax_s8_s16(const tinyc_softmax_s8_params *p,
         out[c] = -32768;
       }
     }
+  }
+}
+
+/* --- int16 input, int16 output (scale 1/32768, zero point 0) --- */
+
+typedef struct {
+  int32_t outer_size;
+  int32_t depth;
+  int32_t input_multiplier; /* input_scale * beta / (10 / 65535): [-65535, 0] covers [-10, 0] */
+  int32_t input_left_shift;
+} tinyc_softmax_s16_params;
+
+/* TFLM LUTLookup (int16): the top 9 bits index the table, the low 7 interpolate to the next
+ * entry, rounding. Right shifts of negative values are arithmetic, as in TFLM's build. */
+static inline int16_t tinyc_softmax_lut_lookup_s16(int16_t value, const int16_t *lut) {
+  const uint16_t index = (uint16_t)(256 + (value >> 7));
+  const int16_t offset = (int16_t)(value & 0x7f);
+  const int16_t base = lut[index];
+  const int16_t slope = (int16_t)(lut[index + 1] - lut[index]);
+  const int delta = (slope * offset + 64) >> 7;
+  return (int16_t)(base + delta);
+}
+
+/* `exp_lut`: exp on [-10, 0]; `one_over_one_plus_x_lut`: 1 / (1 + x) on [0, 1]; both Q0.15.
+ * As in TFLM, the exps of a row are kept in its output until the reciprocal of their sum is
+ * known. */
+static inline void tinyc_softmax_s16(const tinyc_softmax_s16_params *p,
+                                     const int16_t *TINYC_RESTRICT input,
+                                     int16_t *TINYC_RESTRICT output,
+                                     const int16_t *TINYC_RESTRICT exp_lut,
+                                     const int16_t *TINYC_RESTRICT one_over_one_plus_x_lut) {
+  for (int32_t i = 0; i < p->outer_size; ++i) {
+    const int16_t *in = input + i * p->depth;
+    int16_t *out = output + i * p->depth;
+    int32_t max_in_row = -32768;
+    for (int32_t c = 0; c < p->depth; ++c) max_in_row = tinyc_max_i32(max_in_row, in[c]);
+    int32_t sum_of_exps = 0; /* Q16.15; the compiler bounds depth so it cannot overflow */
+    for (int32_t c = 0; c < p->depth; ++c) {
+      /* SoftMaxCalculateExp: MultiplyByQuantizedMultiplier of a difference in [-65535, 0],
+       * recentred to [-32768, 32767] and saturated. */
+      const int32_t scaled_diff =
+          tinyc_requantize((int32_t)in[c] - max_in_row, p->input_multiplier, p->input_left_shift);
+      const int16_t sym_scaled_diff = tinyc_clamp_s16(scaled_diff + 32767, -32768, 32767);
+      out[c] = tinyc_softmax_lut_lookup_s16(sym_scaled_diff, exp_lut);
+      sum_of_exps += out[c];
+    }
+    /* 1 / sum: the sum normalized to [2^30, 2^31), rounded to Q1.16 (so [1, 2) is [2^16, 2^17)),
+     * minus 1 and recentred to [-32768, 32767] for the 1 / (1 + x) table. The sum is at least
+     * exp(0) = 32767, so the shifts below lie in [0, 16] and [14, 30]. */
+    const int headroom_plus_one = tinyc_count_leading_zeros_u32((uint32_t)sum_of_exps);
+    const int32_t shifted_sum =
+        (int32_t)((((int64_t)sum_of_exps << (headroom_plus_one - 1)) + (1 << 13)) >> 14);
+    const int16_t sat_sym_shifted_sum =
+        tinyc_clamp_s16(shifted_sum - ((1 << 15) + (1 << 16)), -32768, 32767);
+    const int32_t reciprocal_scale =
+        tinyc_softmax_lut_lookup_s16(sat_sym_shifted_sum, one_over_one_plus_x_lut);
+    const int right_shift = 31 - headroom_plus_one;
+    const int64_t round = (int64_t)1 << (right_shift - 1);
+    for (int32_t c = 0; c < p->depth; ++c) {
+      const int32_t result =
+          (int32_t)(((int64_t)out[c] * reciprocal_scale + round) >> right_shift);
+      out[c] = tinyc_clamp_s16(result, 0, 32767);
+    }
+  }
+}
+
+/* --- float32 --- */
+
+typedef struct {
+  int32_t outer_size;
+  int32_t depth;
+  float beta;
+} tinyc_softmax_f32_params;
+
+/* reference_ops::Softmax<float>: the row maximum (std::max from the lowest float), exps of
+ * (x - max) * beta summed in order while stored in the output, then each divided by the sum. */
+static inline void tinyc_softmax_f32(const tinyc_softmax_f32_params *p,
+                                     const float *TINYC_RESTRICT input,
+                                     float *TINYC_RESTRICT output) {
+  for (int32_t i = 0; i < p->outer_size; ++i) {
+    const float *in = input + i * p->depth;
+    float *out = output + i * p->depth;
+    float max = -3.40282347e+38f; /* std::numeric_limits<float>::lowest() */
+    for (int32_t c = 0; c < p->depth; ++c) max = tinyc_max_f32(max, in[c]);
+    float sum = 0.0f;
+    for (int32_t c = 0; c < p->depth; ++c) {
+      const float exp_c = expf((in[c] - max) * p->beta);
+      out[c] = exp_c;
+      sum += exp_c;
+    }
+    for (int32_t c = 0; c < p->depth; ++c) out[c] = out[c] / sum;
   }
 }
 

@@ -3,7 +3,9 @@
 Each model is one Keras graph converted to full int8 by the TF converter; options the converter
 never emits (softmax beta, SQUEEZE, EXPAND_DIMS, unsupported activations) are written into a
 converted model with the flatbuffer object API. Every model is compared with the TFLM interpreter
-on random int8 inputs spanning the whole int8 range.
+on random int8 inputs spanning the whole int8 range. The int16 and float32 paths (and grids of
+flatbuffer models over every type) are in test_op_pool_softmax_grid.py, test_op_softmax_s16.py
+and test_op_pool_softmax_keras.py.
 """
 
 from __future__ import annotations

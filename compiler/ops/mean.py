@@ -1,10 +1,14 @@
-"""MEAN: int8 and float32, over any constant set of axes of a tensor of rank <= 4, keep_dims or not.
+"""MEAN: int8, int16 and float32, over any constant set of axes of a tensor of rank <= 4, keep_dims
+or not.
 
 This is what the converter emits for GlobalAveragePooling2D (axes [1, 2] of NHWC) and for
 tf.reduce_mean / keras mean. TFLM micro has one int8 path (reference_ops::QuantizedMeanOrSum):
 PrepareMeanOrSumHelper quantizes input_scale / output_scale (in double), and at run time the
 multiplier absorbs 1/count: shift = min(floor(log2(count)), 32, 31 + output_shift),
 multiplier = (multiplier << shift) / count, output_shift -= shift. tinyc does that here, once.
+int16 runs the same template on int16_t (reduce_common.cc EvalIntegerMean<int16_t>): the same
+multiplier, the same int32 sum and double-rounding MultiplyByQuantizedMultiplier, clamped to
+int16; any zero points. TFLM's MEAN takes no other type (int32 input fails at Eval).
 """
 
 from __future__ import annotations
@@ -26,14 +30,16 @@ def mean_multiplier(input_scale: float, output_scale: float, count: int) -> tupl
 @register(
     "MEAN",
     inputs=2,
-    types="int8, float32",
+    types="int8, int16, float32",
     notes="constant axes (any set, negative allowed) of a tensor of rank ≤ 4; keep_dims "
     "true or false",
 )
 def lower_mean(graph: Graph, op: Op) -> KernelCall:
     x, axis, y = graph.tensor(op.inputs[0]), graph.tensor(op.inputs[1]), graph.tensor(op.outputs[0])
     signature = require_types(
-        graph, op, {("int8", "int32", "int8"), ("float32", "int32", "float32")}
+        graph,
+        op,
+        {("int8", "int32", "int8"), ("int16", "int32", "int16"), ("float32", "int32", "float32")},
     )
     if not axis.is_const:
         raise unsupported(op, "the axis input must be constant")
@@ -62,7 +68,7 @@ def lower_mean(graph: Graph, op: Op) -> KernelCall:
     if signature[0] == "float32":
         suffix = "f32"
     else:
-        suffix = "s8"
+        suffix = "s8" if signature[0] == "int8" else "s16"
         require_per_tensor(op, x, y)
         multiplier, shift = mean_multiplier(x.scale, y.scale, count)
         params += (
