@@ -1,7 +1,8 @@
 """lower: Graph -> LoweredModel, the list of kernel calls and aliases the generated invoke() runs.
 
 Ops whose inputs are all constant are evaluated here (see `fold.py`) and never reach the
-generated code; every other op is lowered by its module in `ops/`.
+generated code; layout round trips (TRANSPOSE ... inverse TRANSPOSE) are removed (`simplify.py`);
+every other op is lowered by its module in `ops/`.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from .fold import fold_constants
 from .ir import Graph
 from .ops import KernelCall, Step, load_all
 from .quantize import QuantizationError
+from .simplify import remove_layout_round_trips
 
 FULL_INTEGER_HINT = (
     "convert with a representative_dataset and supported_ops [TFLITE_BUILTINS_INT8]"
@@ -30,7 +32,7 @@ class LoweredModel:
 
 
 def lower(graph: Graph) -> LoweredModel:
-    graph = fold_constants(graph)
+    graph = remove_layout_round_trips(fold_constants(graph))
     _check_not_hybrid(graph)
     registry = load_all()
     steps = []
