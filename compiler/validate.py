@@ -102,6 +102,9 @@ def _check_structure(graph: Graph) -> None:
         raise TinycError("the model has no outputs")
     for position, t in enumerate(graph.inputs):
         in_range(t, f"model input {position}")
+        if graph.tensor(t).is_variable:
+            raise TinycError(f"model input {position} is {graph.tensor(t).label}, which is "
+                             f"marked variable (state the model keeps, not an input)")
         if graph.tensor(t).is_const:
             raise TinycError(f"model input {position} is {graph.tensor(t).label}, which has "
                              f"constant data: an input must be written by the caller")
@@ -119,8 +122,9 @@ def _check_structure(graph: Graph) -> None:
     for position, t in enumerate(graph.outputs):
         in_range(t, f"model output {position}")
         tensor = graph.tensor(t)
-        if tensor.is_const:
-            raise TinycError(f"model output {position} is {tensor.label}, a constant: no op "
+        if tensor.is_const or tensor.is_variable:
+            what = "a constant" if tensor.is_const else "state (marked variable)"
+            raise TinycError(f"model output {position} is {tensor.label}, {what}: no op "
                              f"computes it")
         if t not in writer and t not in graph.inputs:
             raise TinycError(f"model output {position} is {tensor.label}, which no op writes")
@@ -149,6 +153,9 @@ def _check_op_structure(graph: Graph, op: Op, in_range) -> None:
         in_range(t, f"{_op(op)}: output {position}")
         if graph.tensor(t).is_const:
             raise TinycError(f"{_op(op)} writes {graph.tensor(t).label}, which is a constant")
+        if graph.tensor(t).is_variable:  # state is an op's input, updated in place
+            raise TinycError(f"{_op(op)} writes {graph.tensor(t).label}, which is marked "
+                             f"variable (state): state tensors are op inputs only")
 
 
 def _op(op: Op) -> str:

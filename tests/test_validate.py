@@ -50,6 +50,16 @@ def _two_writers() -> bytes:
     return tflite_model(t, ops, [0], [2])
 
 
+def _unknown_stateful_op() -> bytes:
+    """An op tinyc does not know reading a state tensor nothing writes (as an RNN's state is):
+    the op is named, not the state as 'read before written'."""
+    q = (0.1, 0)
+    t = [TensorSpec([1, 4], np.int8, q), TensorSpec([1, 4], np.int8, q),
+         TensorSpec([1, 4], np.int8, q, variable=True), TensorSpec([1, 4], np.int8, q)]
+    ops = [OperatorSpec("RELU", [0], [1]), OperatorSpec("BIDIRECTIONAL_SEQUENCE_RNN", [1, 2], [3])]
+    return tflite_model(t, ops, [0], [3])
+
+
 # name: (how the model is made: an edit of HELLO, (model, edit), or bytes; message fragments)
 CASES = {
     # --- quantization out of range ---
@@ -61,7 +71,9 @@ CASES = {
     "zero scale": (set_scale(8, 0.0), ["tensor 8 (", "scale 0:"]),
     "negative scale": (set_scale(8, -0.5), ["tensor 8 (", "scale -0.5"]),
     "tiny scale": (set_scale(8, 1e-40), ["tensor 8 (", "scale 9.99995e-41"]),
-    "rescale factor too large": (chain(set_scale(7, 1e-25), set_scale(0, 1e20)),
+    # input 2^40 x weights 2^-8 = bias 2^32 exactly (TFLM's bias check holds), output 2^-10
+    "rescale factor too large": (chain(set_scale(0, 2.0**40), set_scale(6, 2.0**-8),
+                                       set_scale(5, 2.0**32), set_scale(7, 2.0**-10)),
                                  ["op 0 (FULLY_CONNECTED): rescale factor", "too large"]),
     "per-channel count mismatch": (lambda m: setattr(m.subgraphs[0].tensors[4].quantization,
                                                      "scale", np.ones(3, np.float32) / 64),
@@ -107,6 +119,10 @@ CASES = {
     "graph input with data": (set_data(0, np.zeros(1, np.int8)),
                               ["model input 0 is tensor 0 (", "constant data"]),
     "no outputs": (set_graph_io(outputs=[]), ["the model has no outputs"]),
+    "variable input": (lambda m: setattr(m.subgraphs[0].tensors[0], "isVariable", True),
+                       ["model input 0 is tensor 0 (", "marked variable"]),
+    "op writes state": (lambda m: setattr(m.subgraphs[0].tensors[7], "isVariable", True),
+                        ["op 0 (FULLY_CONNECTED) writes tensor 7 (", "marked variable"]),
     "output nothing writes": (set_graph_io(outputs=[9, 7, 8]), None),  # legal: all are written
     # --- op semantics the lowering checks ---
     "bias longer than the outputs": (set_shape(1, [2]),
@@ -124,8 +140,8 @@ CASES = {
     "bytes-like names": (chain(rename_tensors(lambda i: b"\xff\xfe\x00name"), set_scale(7, 0.0)),
                          ["tensor 7 ('\\ufffd\\ufffd\\x00name')"]),
     # --- ops tinyc does not compile, named before any structural complaint ---
-    "lstm": (shared_model("wider/tflm_mnist_lstm_int8.tflite"),
-             ["unsupported ops: UNIDIRECTIONAL_SEQUENCE_LSTM (op 0)"]),
+    "unknown stateful op": (_unknown_stateful_op(),
+                            ["unsupported ops: BIDIRECTIONAL_SEQUENCE_RNN (op 1)"]),
 }
 
 
