@@ -7,7 +7,8 @@
  * reference_ops::HardSwish, QuantizeLeakyRelu, ReluQuantized, Relu6Quantized) and stores the
  * results in flash; see compiler/ops/activations.py. The kernel is then one load per element,
  * instead of the fixed-point polynomial and Newton-Raphson iterations TFLM runs per element, and
- * is bit-exact by construction wherever the table is.
+ * is bit-exact by construction wherever the table is. (Their int16 and float32 forms are C
+ * kernels: runtime/activations.h. Other int8 element-wise ops use this kernel too.)
  *
  * `table[i]` is the output for input value i - 128. input and output may be the same buffer. */
 #ifndef TINYC_LUT_H

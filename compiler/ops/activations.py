@@ -1,12 +1,21 @@
-"""LOGISTIC, TANH, RELU, RELU6, LEAKY_RELU, HARD_SWISH on int8: 256-entry lookup tables.
+"""LOGISTIC, TANH, RELU, RELU6, LEAKY_RELU, HARD_SWISH on int8, int16 and float32.
 
-Each of these ops maps one int8 value to one int8 value by a function fixed at compile time by
-the tensors' quantization (and LEAKY_RELU's alpha). So instead of porting TFLM's per-element
-integer arithmetic to C, the compiler runs a Python port of it on all 256 inputs and the
-generated code does one table load per element (`runtime/lut.h`). On a microcontroller that is
-256 bytes of flash per op against, for LOGISTIC/TANH, a fixed-point exp polynomial, barrel
-shifter and three Newton-Raphson iterations per element; and the C kernel cannot disagree with
-the Python reference because it has no arithmetic of its own.
+The types are what TFLM's micro kernels evaluate: all six take int8 and float32; LOGISTIC, TANH,
+RELU, RELU6 and LEAKY_RELU also int16 (HARD_SWISH's Eval refuses int16). TFLM registers no
+RELU_N1_TO_1 kernel (it exists only as a fused activation), so neither does tinyc.
+
+int8: each op maps one int8 value to one int8 value by a function fixed at compile time by the
+tensors' quantization (and LEAKY_RELU's alpha). So instead of porting TFLM's per-element integer
+arithmetic to C, the compiler runs a Python port of it on all 256 inputs and the generated code
+does one table load per element (`runtime/lut.h`). On a microcontroller that is 256 bytes of
+flash per op against, for LOGISTIC/TANH, a fixed-point exp polynomial, barrel shifter and three
+Newton-Raphson iterations per element; and the C kernel cannot disagree with the Python reference
+because it has no arithmetic of its own.
+
+int16 and float32: a table of every int16 input would be 128 KB per op, so these run in C
+(`runtime/activations.h`): TFLM's int16 LOGISTIC/TANH (input rescale, then interpolation in its
+256-entry uint16 sigmoid table), ReluQuantized, Relu6Quantized and QuantizeLeakyRelu on int16,
+and the reference float kernels. The compiler computes what Prepare computes (below).
 
 The ports below follow TFLM (commit 90b983c) statement by statement, with C's int32/int16
 wrap-around and truncating division made explicit:
@@ -15,13 +24,18 @@ wrap-around and truncating division made explicit:
   - Eval: reference/integer_ops/logistic.h and tanh.h (gemmlowp fixedpoint.h's logistic and tanh
     on a Q4.27 input), micro/kernels/activations.h (ReluQuantized, Relu6Quantized),
     reference/leaky_relu.h (QuantizeLeakyRelu), reference/hard_swish.h (int16 fixed point).
-tests/test_op_activations.py checks every table against the TFLM interpreter, all 256 inputs.
+Where the tflite-micro wheel (the oracle) differs from that source, the wheel wins: it divides
+RELU's, LEAKY_RELU's and HARD_SWISH's scales in double where the source reads float
+(relu_multiplier).
+tests/test_op_activations.py checks every int8 table against the TFLM interpreter on all 256
+inputs, and the int16 kernels on all 65,536.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -227,14 +241,102 @@ def tanh_s8(value: int, input_zero_point: int, params: tuple[int, int, int]) -> 
     return _logistic_tanh_s8(value, input_zero_point, params, gemmlowp_tanh, 7, 0)
 
 
+# --- LOGISTIC / TANH on int16: the Prepare half of TFLM's LUT kernels ---------------------------
+# reference_integer_ops::Logistic/Tanh (int16) rescale the input to units of 1/(3 * 4096) and
+# interpolate in a 256-entry sigmoid table; runtime/activations.h has that loop in C. What the
+# compiler computes here is CalculateArithmeticOpDataLogistic's / tanh.cc's int16 branch.
+
+_INT16_INPUT_INTEGER_BITS = 3
+_INT16_OUTPUT_FRACTIONAL_BITS = 15
+
+
+def checked_log2(x: float) -> tuple[bool, int]:
+    """TFLM CheckedLog2 (float arithmetic): (x is a power of two within 1e-3 in log2, the
+    rounded log2). logf is taken as the correctly rounded log (a double log rounded to float);
+    glibc's logf is within an ulp of it, which could only matter for a scale 2^(k +- 1e-3)."""
+    x_log2 = f32(f32(math.log(f32(x))) * f32(1.0 / f32(math.log(2.0))))
+    rounded = float(round_half_away(x_log2))
+    return abs(f32(x_log2 - rounded)) < f32(1e-3), int(rounded)
+
+
+def logistic_tanh_s16_params(input_scale: float, output_scale: float, tanh: bool
+                             ) -> tuple[int, int, int]:
+    """(input_multiplier, input_left_shift, rounding) for tinyc_logistic_s16 / tinyc_tanh_s16.
+
+    TFLM's Prepare takes a power-of-two input scale of 2^-12 (LOGISTIC; TANH also 2^-11) as
+    multiplier 0, which Eval turns into 3 << shift with shift 0; any other scale becomes
+    scale * 3 * 4096 doubled (shift + 1) until above 32767 / 2, truncated to an integer. Eval's
+    rounding term 2^(shift - 1) is computed here too. The output scale must be 2^-15."""
+    is_pot, log2_rounded = checked_log2(input_scale)
+    left_shift = (15 - _INT16_INPUT_INTEGER_BITS) + log2_rounded
+    is_pot = is_pot and left_shift in ((0, 1) if tanh else (0,))
+    if is_pot:
+        multiplier, left_shift = 3 << left_shift, 0
+    else:
+        real = f32(input_scale) * 4096.0 * 3.0
+        left_shift = 0
+        while real <= 32767.0 / 2.0 and left_shift <= 30:
+            left_shift += 1
+            real *= 2.0
+        if real >= 1 << 16:
+            raise ActivationError(f"input scale {input_scale:g} is too large: TFLM's input "
+                                  f"multiplier {real:.0f} overflows its int32 product with the "
+                                  f"input (at most 65535, input scale below 5.33)")
+        multiplier = int(real)
+        if multiplier == 0:
+            raise ActivationError(f"input scale {input_scale:g} is too small: TFLM's input "
+                                  f"multiplier is 0 and Eval then shifts 3 left by 31")
+    is_pot, log2_rounded = checked_log2(output_scale)
+    if not is_pot or log2_rounded != -_INT16_OUTPUT_FRACTIONAL_BITS:
+        raise ActivationError(f"output scale {output_scale:g} (TFLM requires 2^-15)")
+    return multiplier, left_shift, (1 << (left_shift - 1)) if left_shift > 0 else 0
+
+
 # --- RELU / RELU6 / LEAKY_RELU -------------------------------------------------------------
+
+
+def relu_multiplier(input_scale: float, output_scale: float) -> tuple[int, int]:
+    """CalculateReluOpData's multiplier: input scale / output scale.
+
+    The source divides the float scales in float and widens the quotient to double; the
+    tflite-micro wheel (the oracle) divides in double, which changes some int8 and int16 outputs
+    (tests/test_op_activations.py has scales where it does). The same holds for LEAKY_RELU's and
+    HARD_SWISH's multipliers."""
+    return quantize_multiplier(f32(input_scale) / f32(output_scale))
+
+
+def leaky_relu_params(input_scale: float, output_scale: float, alpha: float
+                      ) -> tuple[int, int, int, int, bool]:
+    """CalculateOpDataLeakyRelu, then QuantizeLeakyRelu's sign split of the alpha multiplier:
+    (identity multiplier, identity shift, |alpha multiplier|, alpha shift, alpha negative).
+    Products and quotients in double, as the wheel computes them (see relu_multiplier)."""
+    in_s, out_s, alpha = f32(input_scale), f32(output_scale), f32(alpha)
+    alpha_multiplier, alpha_shift = quantize_multiplier(in_s * alpha / out_s)
+    identity_multiplier, identity_shift = quantize_multiplier(in_s / out_s)
+    negative = alpha_multiplier < 0
+    if alpha_multiplier == INT32_MIN:  # only for in * alpha / out within 2^-32 of -2^k
+        raise ActivationError("input scale * alpha / output scale rounds to -2^k: TFLM negates "
+                              "its multiplier -2^31, which overflows int32")
+    return (identity_multiplier, identity_shift, -alpha_multiplier if negative else
+            alpha_multiplier, alpha_shift, negative)
+
+
+def relu6_bounds(input_scale: float, input_zero_point: int, qmin: int, qmax: int
+                 ) -> tuple[int, int]:
+    """Relu6Prepare: (zero, six) = (zero point, FloatToQuantizedType(6.0f)), on the input scale.
+
+    FloatToQuantizedType divides in float (the wheel does too: 6 / scale near a half rounds as
+    the float quotient says) and clamps to the type's range."""
+    six_steps = round_half_away(f32(6.0 / f32(input_scale)))
+    if six_steps >= 1 << 31:
+        raise ActivationError("input scale too small: 6.0 / scale overflows TFLM's int32")
+    return input_zero_point, _clamp(six_steps + input_zero_point, qmin, qmax)
 
 
 def relu_table(input_scale: float, input_zero_point: int, output_scale: float,
                output_zero_point: int) -> Callable[[int], int]:
     """ReluPrepare (CalculateReluOpData<int8_t>) + ReluQuantized."""
-    # input->params.scale / output->params.scale is a float division, then widened to double.
-    multiplier, shift = quantize_multiplier(f32(f32(input_scale) / f32(output_scale)))
+    multiplier, shift = relu_multiplier(input_scale, output_scale)
     act_min = max(-128, output_zero_point)  # zero_point + (int)roundf(0.0f / scale)
     act_max = 127  # act_max is +infinity
 
@@ -248,11 +350,7 @@ def relu_table(input_scale: float, input_zero_point: int, output_scale: float,
 
 def relu6_table(input_scale: float, input_zero_point: int) -> Callable[[int], int]:
     """Relu6Prepare + Relu6Quantized: a clamp on the *input* scale; TFLM ignores the output's."""
-    six_steps = round_half_away(f32(6.0 / f32(input_scale)))  # FloatToQuantizedType, in float
-    if six_steps >= 1 << 31:
-        raise ActivationError("input scale too small: 6.0 / scale overflows TFLM's int32")
-    six = _clamp(six_steps + input_zero_point, -128, 127)
-    zero = input_zero_point
+    zero, six = relu6_bounds(input_scale, input_zero_point, -128, 127)
 
     def relu6(value: int) -> int:
         return six if value > six else zero if value < zero else value
@@ -263,12 +361,8 @@ def relu6_table(input_scale: float, input_zero_point: int) -> Callable[[int], in
 def leaky_relu_table(input_scale: float, input_zero_point: int, output_scale: float,
                      output_zero_point: int, alpha: float) -> Callable[[int], int]:
     """CalculateOpDataLeakyRelu + QuantizeLeakyRelu (negative alpha included)."""
-    in_s, out_s, alpha = f32(input_scale), f32(output_scale), f32(alpha)
-    # float products and quotients, as TFLM writes them, widened to double for QuantizeMultiplier
-    alpha_multiplier, alpha_shift = quantize_multiplier(f32(f32(in_s * alpha) / out_s))
-    identity_multiplier, identity_shift = quantize_multiplier(f32(in_s / out_s))
-    negative = alpha_multiplier < 0
-    safe_alpha = -alpha_multiplier if negative else alpha_multiplier
+    identity_multiplier, identity_shift, safe_alpha, alpha_shift, negative = leaky_relu_params(
+        input_scale, output_scale, alpha)
 
     def leaky_relu(value: int) -> int:
         x = value - input_zero_point
@@ -326,13 +420,14 @@ def hard_swish_table(input_scale: float, input_zero_point: int, output_scale: fl
     """HardSwishPrepare (float scale arithmetic) + reference_ops::HardSwish<int8_t>."""
     hires_input_scale = f32(f32(1.0 / 128.0) * f32(input_scale))
     reluish_scale = f32(3.0 / 32768.0)
-    out_multiplier, out_exponent = quantize_multiplier(f32(hires_input_scale / f32(output_scale)))
+    # The divisions are in double in the wheel (see relu_multiplier), not in float as the source
+    # reads; (1/128) * scale is exact either way.
+    out_multiplier, out_exponent = quantize_multiplier(hires_input_scale / f32(output_scale))
     out_multiplier16 = _downscale_int32_to_int16_multiplier(out_multiplier)
     if out_exponent > 0:
         raise ActivationError("output scale below input scale / 128: TFLM's HardSwishPrepare "
                               "requires output_multiplier_exponent <= 0")
-    reluish_multiplier, reluish_exponent = quantize_multiplier(
-        f32(hires_input_scale / reluish_scale))
+    reluish_multiplier, reluish_exponent = quantize_multiplier(hires_input_scale / reluish_scale)
     reluish_multiplier16 = _downscale_int32_to_int16_multiplier(reluish_multiplier)
     if reluish_exponent > 30 or -out_exponent > 31 or -reluish_exponent > 31:
         raise ActivationError("scales out of the range TFLM's HardSwish shifts can express")
@@ -366,14 +461,16 @@ def table(function: Callable[[int], int]) -> np.ndarray:
     return np.array([function(v) for v in range(-128, 128)], dtype=np.int8)
 
 
-def _operands(graph: Graph, op: Op) -> tuple[Tensor, Tensor]:
-    require_types(graph, op, {("int8", "int8")})
+def _operands(graph: Graph, op: Op, types: tuple[str, ...]) -> tuple[Tensor, Tensor, str]:
+    """Input, output and their common type (one of `types`); quantized types per tensor."""
+    (dtype, _) = require_types(graph, op, {(t, t) for t in types})
     x, y = graph.tensor(op.inputs[0]), graph.tensor(op.outputs[0])
-    require_per_tensor(op, x, y)
+    if dtype != "float32":
+        require_per_tensor(op, x, y)
     if x.size != y.size:
         raise unsupported(op, f"input shape {list(x.shape)} and output shape {list(y.shape)} "
                                f"differ in size")
-    return x, y
+    return x, y, dtype
 
 
 def _lut_call(op: Op, x: Tensor, y: Tensor, function: Callable[[int], int]) -> KernelCall:
@@ -388,59 +485,132 @@ def _lut_call(op: Op, x: Tensor, y: Tensor, function: Callable[[int], int]) -> K
     )
 
 
-def _guarded(op: Op, make: Callable[[], Callable[[int], int]]) -> Callable[[int], int]:
+def _call(op: Op, x: Tensor, y: Tensor, function: str, params_type: str,
+          params: tuple[tuple[str, int | float], ...] = ()) -> KernelCall:
+    """A runtime/activations.h kernel: params (size first), input, output."""
+    return KernelCall(
+        op=op,
+        function=function,
+        header="activations.h",
+        params_type=params_type,
+        params=(("size", y.size), *params),
+        args=(TensorArg(x.index), TensorArg(y.index)),
+    )
+
+
+def _float_call(op: Op, x: Tensor, y: Tensor, name: str) -> KernelCall:
+    return _call(op, x, y, f"tinyc_{name}_f32", "tinyc_activation_f32_params")
+
+
+def _guarded(op: Op, make: Callable[[], Any]) -> Any:
     try:
         return make()
     except ActivationError as exc:
         raise unsupported(op, str(exc)) from None
 
 
-_TABLE_NOTE = "256-byte lookup table computed at compile time from TFLM's integer arithmetic"
+def _require_zero_points(op: Op, *tensors: Tensor) -> None:
+    for t in tensors:
+        if t.zero_point != 0:
+            raise unsupported(op, f"int16 {t.label} has zero point {t.zero_point} "
+                                  f"(TFLM requires 0)")
 
 
-@register("LOGISTIC", types="int8", inputs=1,
-          notes=f"output zero point -128 (as TFLM requires); {_TABLE_NOTE}")
-def lower_logistic(graph: Graph, op: Op) -> KernelCall:
-    x, y = _operands(graph, op)
-    if y.zero_point != -128:
+_TABLE_NOTE = "int8: a 256-byte table of TFLM's arithmetic, computed at compile time"
+_INT16_LUT_NOTE = ("int16: TFLM's interpolated sigmoid table (512 bytes, shared); zero points 0, "
+                   "output scale 2^-15 (as TFLM requires)")
+
+
+def _lower_logistic_tanh(graph: Graph, op: Op, tanh: bool) -> KernelCall:
+    x, y, dtype = _operands(graph, op, ("int8", "int16", "float32"))
+    name = "tanh" if tanh else "logistic"
+    if dtype == "float32":
+        return _float_call(op, x, y, name)
+    if dtype == "int16":
+        _require_zero_points(op, x, y)
+        multiplier, shift, rounding = _guarded(
+            op, lambda: logistic_tanh_s16_params(x.scale, y.scale, tanh))
+        return _call(op, x, y, f"tinyc_{name}_s16", f"tinyc_{name}_s16_params",
+                     (("input_multiplier", multiplier), ("input_left_shift", shift),
+                      ("rounding", rounding)))
+    if not tanh and y.zero_point != -128:
         raise unsupported(op, f"output zero point {y.zero_point} (TFLM requires -128)")
     params = _guarded(op, lambda: logistic_tanh_params(x.scale))
+    if tanh:
+        return _lut_call(op, x, y, lambda v: tanh_s8(v, x.zero_point, params))
     return _lut_call(op, x, y, lambda v: logistic_s8(v, x.zero_point, params))
 
 
-@register("TANH", types="int8", inputs=1,
-          notes=f"output taken as scale 1/128, zero point 0, as TFLM does; {_TABLE_NOTE}")
+@register("LOGISTIC", types="int8, int16, float32", inputs=1,
+          notes=f"{_TABLE_NOTE}, output zero point -128 (as TFLM requires); {_INT16_LUT_NOTE}")
+def lower_logistic(graph: Graph, op: Op) -> KernelCall:
+    return _lower_logistic_tanh(graph, op, tanh=False)
+
+
+@register("TANH", types="int8, int16, float32", inputs=1,
+          notes=f"{_TABLE_NOTE}, output taken as scale 1/128, zero point 0 (as TFLM does); "
+                f"{_INT16_LUT_NOTE}")
 def lower_tanh(graph: Graph, op: Op) -> KernelCall:
-    x, y = _operands(graph, op)
-    params = _guarded(op, lambda: logistic_tanh_params(x.scale))
-    return _lut_call(op, x, y, lambda v: tanh_s8(v, x.zero_point, params))
+    return _lower_logistic_tanh(graph, op, tanh=True)
 
 
-@register("RELU", types="int8", inputs=1, notes=f"requantizes to the output scale; {_TABLE_NOTE}")
+@register("RELU", types="int8, int16, float32", inputs=1,
+          notes=f"requantizes to the output scale; {_TABLE_NOTE}; int16: zero points 0 "
+                f"(as TFLM requires)")
 def lower_relu(graph: Graph, op: Op) -> KernelCall:
-    x, y = _operands(graph, op)
+    x, y, dtype = _operands(graph, op, ("int8", "int16", "float32"))
+    if dtype == "float32":
+        return _float_call(op, x, y, "relu")
+    if dtype == "int16":
+        _require_zero_points(op, x, y)
+        multiplier, shift = relu_multiplier(x.scale, y.scale)
+        return _call(op, x, y, "tinyc_relu_s16", "tinyc_relu_s16_params",
+                     (("output_multiplier", multiplier), ("output_shift", shift)))
     return _lut_call(op, x, y, relu_table(x.scale, x.zero_point, y.scale, y.zero_point))
 
 
-@register("RELU6", types="int8", inputs=1,
+@register("RELU6", types="int8, int16, float32", inputs=1,
           notes=f"clamps on the input scale, as TFLM does; {_TABLE_NOTE}")
 def lower_relu6(graph: Graph, op: Op) -> KernelCall:
-    x, y = _operands(graph, op)
+    x, y, dtype = _operands(graph, op, ("int8", "int16", "float32"))
+    if dtype == "float32":
+        return _float_call(op, x, y, "relu6")
+    if dtype == "int16":
+        zero, six = _guarded(op, lambda: relu6_bounds(x.scale, x.zero_point, INT16_MIN,
+                                                      INT16_MAX))
+        return _call(op, x, y, "tinyc_relu6_s16", "tinyc_relu6_s16_params",
+                     (("lower", zero), ("upper", six)))
     return _lut_call(op, x, y, _guarded(op, lambda: relu6_table(x.scale, x.zero_point)))
 
 
-@register("LEAKY_RELU", types="int8", inputs=1,
+@register("LEAKY_RELU", types="int8, int16, float32", inputs=1,
           notes=f"any alpha, negative included; {_TABLE_NOTE}")
 def lower_leaky_relu(graph: Graph, op: Op) -> KernelCall:
-    x, y = _operands(graph, op)
-    alpha = float(op.options.get("alpha", 0.0))
+    x, y, dtype = _operands(graph, op, ("int8", "int16", "float32"))
+    alpha = f32(float(op.options.get("alpha", 0.0)))
+    if dtype != "float32":
+        _guarded(op, lambda: leaky_relu_params(x.scale, y.scale, alpha))  # refusals first
+    if dtype == "float32":
+        return _call(op, x, y, "tinyc_leaky_relu_f32", "tinyc_leaky_relu_f32_params",
+                     (("alpha", alpha),))
+    if dtype == "int16":
+        identity_multiplier, identity_shift, alpha_multiplier, alpha_shift, negative = (
+            leaky_relu_params(x.scale, y.scale, alpha))
+        return _call(op, x, y, "tinyc_leaky_relu_s16", "tinyc_leaky_relu_s16_params",
+                     (("input_offset", x.zero_point), ("output_offset", y.zero_point),
+                      ("identity_multiplier", identity_multiplier),
+                      ("identity_shift", identity_shift), ("alpha_multiplier", alpha_multiplier),
+                      ("alpha_shift", alpha_shift), ("alpha_negative", int(negative))))
     return _lut_call(op, x, y, leaky_relu_table(x.scale, x.zero_point, y.scale, y.zero_point,
                                                 alpha))
 
 
-@register("HARD_SWISH", types="int8", inputs=1, notes=_TABLE_NOTE)
+@register("HARD_SWISH", types="int8, float32", inputs=1,
+          notes=f"{_TABLE_NOTE}; no int16 (TFLM's kernel has none)")
 def lower_hard_swish(graph: Graph, op: Op) -> KernelCall:
-    x, y = _operands(graph, op)
+    x, y, dtype = _operands(graph, op, ("int8", "float32"))
+    if dtype == "float32":
+        return _float_call(op, x, y, "hard_swish")
     function = _guarded(op, lambda: hard_swish_table(x.scale, x.zero_point, y.scale,
                                                      y.zero_point))
     return _lut_call(op, x, y, function)
