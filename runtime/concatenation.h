@@ -1,97 +1,120 @@
-/* tinyc runtime: CONCATENATION of int8 tensors along any axis.
- * Mirrors TFLM reference_ops::Concatenation (reference/concatenation.h). TFLM requires every int8
- * input to have the output's scale and zero point (concatenation.cc), so this is a pure copy:
- * for each of `outer_size` slices (the product of the dimensions before the axis), each input
- * contributes `copy_sizes[i]` consecutive bytes (its size along the axis times the product of
- * the dimensions after it).
+/* tinyc runtime: CONCATENATION along any axis, for every type TFLM concatenates.
+ * Mirrors TFLM reference_ops::Concatenation (reference/concatenation.h), which
+ * micro/kernels/concatenation.cc calls for float32, int8, int16, int32, int64 and bool. TFLM
+ * requires every int8 input to have the output's scale and zero point and int16 zero points of
+ * 0 (and does not compare int16 scales), so nothing is rescaled: the kernel copies values
+ * without looking at them, and one kernel per element width serves every type: `_x8` (int8,
+ * bool), `_x16` (int16), `_x32` (int32, float32), `_x64` (int64).
+ *
+ * For each of `outer_size` slices (the product of the dimensions before the axis), each input
+ * contributes `copy_sizes[i]` consecutive elements (its size along the axis times the product
+ * of the dimensions after it), copied with memcpy as TFLM does (memcpy also copies int64
+ * values that the arena aligns to 4 bytes only, and reads float values as bytes, not through
+ * an integer type).
  *
  * Kernels take a fixed argument list, so a call with N inputs (1 <= N <= 10, TFLM's limit) uses
- * the wrapper tinyc_concatenationN_s8, which collects the input pointers into an array. */
+ * the wrapper tinyc_concatenationN_xW, which collects the input pointers into an array. */
 #ifndef TINYC_CONCATENATION_H
 #define TINYC_CONCATENATION_H
+
+#include <string.h>
 
 #include "tinyc_common.h"
 
 typedef struct {
   int32_t outer_size;
   int32_t input_count;
-} tinyc_concatenation_s8_params;
+} tinyc_concatenation_params;
 
-static inline void tinyc_concatenation_s8(const tinyc_concatenation_s8_params *p,
-                                          const int32_t *copy_sizes,
-                                          const int8_t *const *inputs,
-                                          int8_t *TINYC_RESTRICT output) {
+/* `width` is a constant in every wrapper below, so each gets its own copy of the loops. */
+TINYC_ALWAYS_INLINE void tinyc_concatenation(const tinyc_concatenation_params *p, size_t width,
+                                             const int32_t *copy_sizes,
+                                             const void *const *inputs,
+                                             void *TINYC_RESTRICT output) {
+  uint8_t *out = (uint8_t *)output;
   for (int32_t k = 0; k < p->outer_size; ++k) {
     for (int32_t i = 0; i < p->input_count; ++i) {
-      const int32_t n = copy_sizes[i];
-      const int8_t *in = inputs[i] + k * n;
-      for (int32_t j = 0; j < n; ++j) output[j] = in[j];
-      output += n;
+      const size_t n = (size_t)copy_sizes[i] * width;
+      memcpy(out, (const uint8_t *)inputs[i] + (size_t)k * n, n);
+      out += n;
     }
   }
 }
 
-#define TINYC_CONCAT_P const tinyc_concatenation_s8_params *p, const int32_t *copy_sizes
-#define TINYC_CONCAT_RUN(...)                              \
-  const int8_t *const inputs[] = {__VA_ARGS__};            \
-  tinyc_concatenation_s8(p, copy_sizes, inputs, output)
+#define TINYC_CONCAT_P const tinyc_concatenation_params *p, const int32_t *copy_sizes
+#define TINYC_CONCAT_RUN(width, ...)                     \
+  const void *const inputs[] = {__VA_ARGS__};            \
+  tinyc_concatenation(p, width, copy_sizes, inputs, output)
 
-static inline void tinyc_concatenation1_s8(TINYC_CONCAT_P, const int8_t *in0, int8_t *output) {
-  TINYC_CONCAT_RUN(in0);
-}
-static inline void tinyc_concatenation2_s8(TINYC_CONCAT_P, const int8_t *in0, const int8_t *in1,
-                                           int8_t *output) {
-  TINYC_CONCAT_RUN(in0, in1);
-}
-static inline void tinyc_concatenation3_s8(TINYC_CONCAT_P, const int8_t *in0, const int8_t *in1,
-                                           const int8_t *in2, int8_t *output) {
-  TINYC_CONCAT_RUN(in0, in1, in2);
-}
-static inline void tinyc_concatenation4_s8(TINYC_CONCAT_P, const int8_t *in0, const int8_t *in1,
-                                           const int8_t *in2, const int8_t *in3,
-                                           int8_t *output) {
-  TINYC_CONCAT_RUN(in0, in1, in2, in3);
-}
-static inline void tinyc_concatenation5_s8(TINYC_CONCAT_P, const int8_t *in0, const int8_t *in1,
-                                           const int8_t *in2, const int8_t *in3,
-                                           const int8_t *in4, int8_t *output) {
-  TINYC_CONCAT_RUN(in0, in1, in2, in3, in4);
-}
-static inline void tinyc_concatenation6_s8(TINYC_CONCAT_P, const int8_t *in0, const int8_t *in1,
-                                           const int8_t *in2, const int8_t *in3,
-                                           const int8_t *in4, const int8_t *in5,
-                                           int8_t *output) {
-  TINYC_CONCAT_RUN(in0, in1, in2, in3, in4, in5);
-}
-static inline void tinyc_concatenation7_s8(TINYC_CONCAT_P, const int8_t *in0, const int8_t *in1,
-                                           const int8_t *in2, const int8_t *in3,
-                                           const int8_t *in4, const int8_t *in5,
-                                           const int8_t *in6, int8_t *output) {
-  TINYC_CONCAT_RUN(in0, in1, in2, in3, in4, in5, in6);
-}
-static inline void tinyc_concatenation8_s8(TINYC_CONCAT_P, const int8_t *in0, const int8_t *in1,
-                                           const int8_t *in2, const int8_t *in3,
-                                           const int8_t *in4, const int8_t *in5,
-                                           const int8_t *in6, const int8_t *in7,
-                                           int8_t *output) {
-  TINYC_CONCAT_RUN(in0, in1, in2, in3, in4, in5, in6, in7);
-}
-static inline void tinyc_concatenation9_s8(TINYC_CONCAT_P, const int8_t *in0, const int8_t *in1,
-                                           const int8_t *in2, const int8_t *in3,
-                                           const int8_t *in4, const int8_t *in5,
-                                           const int8_t *in6, const int8_t *in7,
-                                           const int8_t *in8, int8_t *output) {
-  TINYC_CONCAT_RUN(in0, in1, in2, in3, in4, in5, in6, in7, in8);
-}
-static inline void tinyc_concatenation10_s8(TINYC_CONCAT_P, const int8_t *in0, const int8_t *in1,
-                                            const int8_t *in2, const int8_t *in3,
-                                            const int8_t *in4, const int8_t *in5,
-                                            const int8_t *in6, const int8_t *in7,
-                                            const int8_t *in8, const int8_t *in9,
-                                            int8_t *output) {
-  TINYC_CONCAT_RUN(in0, in1, in2, in3, in4, in5, in6, in7, in8, in9);
-}
+/* The ten wrappers for one element width. */
+#define TINYC_CONCATENATIONS(suffix, width)                                                   \
+  static inline void tinyc_concatenation1_##suffix(TINYC_CONCAT_P, const void *in0,          \
+                                                   void *output) {                           \
+    TINYC_CONCAT_RUN(width, in0);                                                             \
+  }                                                                                           \
+  static inline void tinyc_concatenation2_##suffix(TINYC_CONCAT_P, const void *in0,          \
+                                                   const void *in1, void *output) {          \
+    TINYC_CONCAT_RUN(width, in0, in1);                                                        \
+  }                                                                                           \
+  static inline void tinyc_concatenation3_##suffix(TINYC_CONCAT_P, const void *in0,          \
+                                                   const void *in1, const void *in2,         \
+                                                   void *output) {                           \
+    TINYC_CONCAT_RUN(width, in0, in1, in2);                                                   \
+  }                                                                                           \
+  static inline void tinyc_concatenation4_##suffix(TINYC_CONCAT_P, const void *in0,          \
+                                                   const void *in1, const void *in2,         \
+                                                   const void *in3, void *output) {          \
+    TINYC_CONCAT_RUN(width, in0, in1, in2, in3);                                              \
+  }                                                                                           \
+  static inline void tinyc_concatenation5_##suffix(TINYC_CONCAT_P, const void *in0,          \
+                                                   const void *in1, const void *in2,         \
+                                                   const void *in3, const void *in4,         \
+                                                   void *output) {                           \
+    TINYC_CONCAT_RUN(width, in0, in1, in2, in3, in4);                                         \
+  }                                                                                           \
+  static inline void tinyc_concatenation6_##suffix(TINYC_CONCAT_P, const void *in0,          \
+                                                   const void *in1, const void *in2,         \
+                                                   const void *in3, const void *in4,         \
+                                                   const void *in5, void *output) {          \
+    TINYC_CONCAT_RUN(width, in0, in1, in2, in3, in4, in5);                                    \
+  }                                                                                           \
+  static inline void tinyc_concatenation7_##suffix(TINYC_CONCAT_P, const void *in0,          \
+                                                   const void *in1, const void *in2,         \
+                                                   const void *in3, const void *in4,         \
+                                                   const void *in5, const void *in6,         \
+                                                   void *output) {                           \
+    TINYC_CONCAT_RUN(width, in0, in1, in2, in3, in4, in5, in6);                               \
+  }                                                                                           \
+  static inline void tinyc_concatenation8_##suffix(TINYC_CONCAT_P, const void *in0,          \
+                                                   const void *in1, const void *in2,         \
+                                                   const void *in3, const void *in4,         \
+                                                   const void *in5, const void *in6,         \
+                                                   const void *in7, void *output) {          \
+    TINYC_CONCAT_RUN(width, in0, in1, in2, in3, in4, in5, in6, in7);                          \
+  }                                                                                           \
+  static inline void tinyc_concatenation9_##suffix(TINYC_CONCAT_P, const void *in0,          \
+                                                   const void *in1, const void *in2,         \
+                                                   const void *in3, const void *in4,         \
+                                                   const void *in5, const void *in6,         \
+                                                   const void *in7, const void *in8,         \
+                                                   void *output) {                           \
+    TINYC_CONCAT_RUN(width, in0, in1, in2, in3, in4, in5, in6, in7, in8);                     \
+  }                                                                                           \
+  static inline void tinyc_concatenation10_##suffix(TINYC_CONCAT_P, const void *in0,         \
+                                                    const void *in1, const void *in2,        \
+                                                    const void *in3, const void *in4,        \
+                                                    const void *in5, const void *in6,        \
+                                                    const void *in7, const void *in8,        \
+                                                    const void *in9, void *output) {         \
+    TINYC_CONCAT_RUN(width, in0, in1, in2, in3, in4, in5, in6, in7, in8, in9);                \
+  }
 
+TINYC_CONCATENATIONS(x8, 1)
+TINYC_CONCATENATIONS(x16, 2)
+TINYC_CONCATENATIONS(x32, 4)
+TINYC_CONCATENATIONS(x64, 8)
+
+#undef TINYC_CONCATENATIONS
 #undef TINYC_CONCAT_RUN
 #undef TINYC_CONCAT_P
 

@@ -1,9 +1,12 @@
-"""CONCATENATION of int8 activations along any axis.
+"""CONCATENATION along any axis, for the types TFLM's concatenation.cc takes.
 
-TFLM (concatenation.cc) rejects int8 inputs whose scale or zero point differ from the output's,
-so there is nothing to requantize: the kernel copies bytes. tinyc rejects the same models.
-int32 shape arithmetic (CONCATENATION feeding a RESHAPE's shape) is constant-folded before
-lowering; any other type is unsupported here.
+concatenation.cc accepts float32, int8, int16, int32, int64 and bool (inputs and output of one
+type; uint8 and the rest are refused), no fused activation, at most 10 inputs of rank <= 6. It
+rejects int8 inputs whose scale or zero point differ from the output's and int16 tensors with a
+zero point other than 0; it does not compare int16 scales, nor look at the quantization of the
+other types. So there is nothing to requantize: the kernel copies values (runtime/
+concatenation.h, one kernel per element width), and tinyc rejects what TFLM rejects. Constant
+int32 shape arithmetic (CONCATENATION feeding a RESHAPE's shape) is folded before lowering.
 """
 
 from __future__ import annotations
@@ -17,21 +20,29 @@ from . import ArrayArg, ConstArray, KernelCall, TensorArg, register, require_opt
 
 MAX_INPUTS = 10  # TFLM's kMaxInputNum; runtime/concatenation.h has one wrapper per count
 MAX_RANK = 6  # TFLM's RuntimeShape::kMaxSmallSize
+WIDTH = {"int8": "x8", "bool": "x8", "int16": "x16", "int32": "x32", "float32": "x32",
+         "int64": "x64"}
 
 
 @register(
     "CONCATENATION",
     inputs=(1, MAX_INPUTS),
-    types="int8",
-    notes="any axis, up to 10 inputs, rank <= 6; inputs must share the output's "
-    "quantization (as TFLM requires); no fused activation",
+    types="int8, int16, int32, int64, float32, bool",
+    notes="any axis, up to 10 inputs, rank <= 6; int8 inputs must share the output's "
+    "quantization and int16 zero points be 0 (as TFLM requires; int16 scales are not "
+    "compared, the values are copied); no fused activation",
 )
 def lower_concatenation(graph: Graph, op: Op) -> KernelCall:
     inputs = [graph.tensor(t) for t in op.inputs]
     y = graph.tensor(op.outputs[0])
-    for t in inputs + [y]:
-        if t.dtype != "int8":
-            raise unsupported(op, f"{t.label} has type {t.dtype} (only int8 is supported)")
+    dtype = inputs[0].dtype
+    if dtype not in WIDTH:
+        raise unsupported(op, f"{inputs[0].label} has type {dtype} (TFLM concatenates "
+                              f"{', '.join(sorted(WIDTH))})")
+    for t in inputs[1:] + [y]:
+        if t.dtype != dtype:
+            raise unsupported(op, f"{t.label} has type {t.dtype}, the first input {dtype} "
+                                  "(TFLM requires one type)")
     require_option(op, "fused_activation_function", {"NONE"})
     if not 1 <= len(inputs) <= MAX_INPUTS:
         raise unsupported(op, f"{len(inputs)} inputs (TFLM supports at most {MAX_INPUTS})")
@@ -51,8 +62,31 @@ def lower_concatenation(graph: Graph, op: Op) -> KernelCall:
                 f"input shape {list(t.shape)} does not match output shape "
                 f"{list(y.shape)} outside axis {axis}",
             )
-        if t.quant is None or y.quant is None or t.quant.per_channel or y.quant.per_channel:
+    if dtype == "int8":
+        _check_int8(op, inputs, y)
+    elif dtype == "int16":
+        _check_int16(op, inputs, y)
+    if sum(t.shape[axis] for t in inputs) != y.shape[axis]:
+        raise unsupported(op, f"input sizes along axis {axis} do not add up to the output's")
+    inner = math.prod(y.shape[axis + 1 :])
+    copy_sizes = np.array([t.shape[axis] * inner for t in inputs], np.int32)
+    return KernelCall(
+        op=op,
+        function=f"tinyc_concatenation{len(inputs)}_{WIDTH[dtype]}",
+        header="concatenation.h",
+        params_type="tinyc_concatenation_params",
+        params=(("outer_size", math.prod(y.shape[:axis])), ("input_count", len(inputs))),
+        args=(ArrayArg("copy_sizes"), *(TensorArg(t.index) for t in inputs), TensorArg(y.index)),
+        arrays=(ConstArray("copy_sizes", "int32_t", copy_sizes),),
+    )
+
+
+def _check_int8(op: Op, inputs, y) -> None:
+    """concatenation.cc: every int8 input's scale and zero point equal the output's."""
+    for t in inputs + [y]:
+        if t.quant is None or t.quant.per_channel:
             raise unsupported(op, "int8 tensors must have per-tensor quantization")
+    for t in inputs:
         if t.scale != y.scale or t.zero_point != y.zero_point:
             raise unsupported(
                 op,
@@ -60,16 +94,13 @@ def lower_concatenation(graph: Graph, op: Op) -> KernelCall:
                 f"{t.zero_point}, output has {y.scale:g} / {y.zero_point}: "
                 "TFLM requires identical int8 quantization (no rescaling)",
             )
-    if sum(t.shape[axis] for t in inputs) != y.shape[axis]:
-        raise unsupported(op, f"input sizes along axis {axis} do not add up to the output's")
-    inner = math.prod(y.shape[axis + 1 :])
-    copy_sizes = np.array([t.shape[axis] * inner for t in inputs], np.int32)
-    return KernelCall(
-        op=op,
-        function=f"tinyc_concatenation{len(inputs)}_s8",
-        header="concatenation.h",
-        params_type="tinyc_concatenation_s8_params",
-        params=(("outer_size", math.prod(y.shape[:axis])), ("input_count", len(inputs))),
-        args=(ArrayArg("copy_sizes"), *(TensorArg(t.index) for t in inputs), TensorArg(y.index)),
-        arrays=(ConstArray("copy_sizes", "int32_t", copy_sizes),),
-    )
+
+
+def _check_int16(op: Op, inputs, y) -> None:
+    """concatenation.cc: int16 zero points 0 (an unquantized tensor's is 0); scales unchecked."""
+    for t in inputs + [y]:
+        if t.quant is not None and t.quant.per_channel:
+            raise unsupported(op, f"{t.label} has per-channel quantization")
+        if t.quant is not None and t.zero_point != 0:
+            raise unsupported(op, f"{t.label} has zero point {t.zero_point}: TFLM requires "
+                                  "int16 zero points of 0")

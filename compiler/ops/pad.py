@@ -1,16 +1,42 @@
-"""PAD and PADV2 on int8 tensors with constant paddings, as TFLM's pad.cc / reference/pad.h.
+"""PAD and PADV2 with constant paddings, as TFLM's pad.cc / pad_common.cc / reference/pad.h.
 
-PAD fills with the output zero point (real 0); PADV2 with its scalar constant_values input,
-which TFLM requires to share the output's quantization. TFLM copies input bytes without
-rescaling whatever the input and output quantization, and so does tinyc.
+Types are pad.cc's Eval switch: int8, int16, int32, float32 (input, output and constant_values
+of one type). The pad value is what pad.cc reads:
+  int8     the output zero point (real 0) for PAD; PADV2's constant_values, which TFLM requires
+           to share the output's scale and zero point.
+  int16    0 for PAD, whatever the output zero point (TFLM's int16 zero points are 0 in practice);
+           PADV2's constant_values as stored, its quantization unchecked (as TFLM).
+  int32,   0 (0.0) for PAD; PADV2's constant_values.
+  float32
+constant_values may be computed (TFLM reads it at Eval): the kernel reads the element it points
+to. TFLM copies input values without rescaling whatever the input and output quantization, and
+so does tinyc, with one kernel per element width (runtime/pad.h).
 """
 
 from __future__ import annotations
 
+import numpy as np
+
 from ..ir import Graph, Op
-from . import KernelCall, TensorArg, optional_input, register, require_per_tensor, unsupported
+from . import (
+    ArrayArg,
+    ConstArray,
+    KernelCall,
+    TensorArg,
+    optional_input,
+    register,
+    require_per_tensor,
+    unsupported,
+)
 
 MAX_RANK = 5  # reference_ops::PadKernelMaxDimensionCount()
+# type: (kernel suffix, C type, numpy type of the default pad value)
+TYPES = {
+    "int8": ("x8", "int8_t", np.int8),
+    "int16": ("x16", "int16_t", np.int16),
+    "int32": ("x32", "int32_t", np.int32),
+    "float32": ("x32", "float", np.float32),
+}
 
 
 def pad_loops(
@@ -42,9 +68,13 @@ def _lower_pad(graph: Graph, op: Op) -> KernelCall:
         graph.tensor(op.inputs[1]),
         graph.tensor(op.outputs[0]),
     )
-    if x.dtype != "int8" or y.dtype != "int8":
-        raise unsupported(op, f"tensor types {x.dtype}/{y.dtype} are not supported (int8 only)")
-    require_per_tensor(op, y)
+    if x.dtype not in TYPES:
+        raise unsupported(op, f"{x.label} has type {x.dtype} (TFLM pads "
+                              f"{', '.join(TYPES)})")
+    if y.dtype != x.dtype:
+        raise unsupported(op, f"tensor types {x.dtype}/{y.dtype} differ (TFLM requires one type)")
+    if x.dtype == "int8":
+        require_per_tensor(op, y)
     if len(x.shape) > MAX_RANK:
         raise unsupported(op, f"rank {len(x.shape)} input (TFLM pads at most {MAX_RANK} dims)")
     if not paddings.is_const:
@@ -62,45 +92,54 @@ def _lower_pad(graph: Graph, op: Op) -> KernelCall:
         raise unsupported(
             op, f"output shape {list(y.shape)} is not input {list(x.shape)} padded by {pairs}"
         )
-    value = y.zero_point
+    suffix, ctype, np_type = TYPES[x.dtype]
+    arrays: tuple[ConstArray, ...] = ()
     constant_index = optional_input(op, 2)
     if constant_index >= 0:
         constant = graph.tensor(constant_index)
-        if constant.dtype != "int8" or constant.size != 1:
-            raise unsupported(op, "constant_values must be an int8 scalar")
-        if not constant.is_const:
-            raise unsupported(op, "constant_values must be a constant")
-        require_per_tensor(op, constant)
-        if constant.scale != y.scale or constant.zero_point != y.zero_point:
+        if constant.dtype != x.dtype or constant.size != 1:
             raise unsupported(
-                op, "constant_values must have the output's quantization (TFLM requires it)"
+                op, f"constant_values {constant.label} has type {constant.dtype} and "
+                    f"{constant.size} element(s): TFLM requires one {x.dtype} value"
             )
-        value = int(constant.data.reshape(-1)[0])
+        if x.dtype == "int8":
+            require_per_tensor(op, constant)
+            if constant.scale != y.scale or constant.zero_point != y.zero_point:
+                raise unsupported(
+                    op, "constant_values must have the output's quantization (TFLM requires it)"
+                )
+        value_arg: TensorArg | ArrayArg = TensorArg(constant.index)
+    else:
+        value = y.zero_point if x.dtype == "int8" else 0
+        arrays = (ConstArray("pad_value", ctype, np.array([value], np_type)),)
+        value_arg = ArrayArg("pad_value")
     loops = pad_loops(x.shape, pairs)
     return KernelCall(
         op=op,
-        function="tinyc_pad_s8",
+        function=f"tinyc_pad_{suffix}",
         header="pad.h",
-        params_type="tinyc_pad_s8_params",
+        params_type="tinyc_pad_params",
         params=(
             tuple((f"dim{i}", e) for i, (e, _, _) in enumerate(loops))
             + tuple((f"left{i}", a) for i, (_, a, _) in enumerate(loops))
             + tuple((f"right{i}", b) for i, (_, _, b) in enumerate(loops))
-            + (("pad_value", value),)
         ),
-        args=(TensorArg(x.index), TensorArg(y.index)),
+        args=(TensorArg(x.index), value_arg, TensorArg(y.index)),
+        arrays=arrays,
     )
 
 
 NOTES = "constant non-negative paddings, rank <= 5; no rescaling (as TFLM)"
 
 
-@register("PAD", types="int8", inputs=(2, 3), notes=NOTES + "; pads with the output zero point")
+@register("PAD", types="int8, int16, int32, float32", inputs=(2, 3),
+          notes=NOTES + "; pads with the output zero point (int8) or 0 (other types, as TFLM)")
 def lower_pad(graph: Graph, op: Op) -> KernelCall:
     return _lower_pad(graph, op)
 
 
-@register("PADV2", types="int8", inputs=(2, 3),
-          notes=NOTES + "; constant_values must be a constant scalar")
+@register("PADV2", types="int8, int16, int32, float32", inputs=(2, 3),
+          notes=NOTES + "; constant_values one value of the input's type, constant or computed "
+          "(int8: of the output's quantization, as TFLM requires)")
 def lower_padv2(graph: Graph, op: Op) -> KernelCall:
     return _lower_pad(graph, op)
