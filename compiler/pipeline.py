@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import hashlib
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from .c_literals import c_identifier
 from .errors import TinycError, quote
+from .in_place import concatenations_in_place
 from .ir import Graph
+from .library import library_files
 from .lower import LoweredModel, lower
 from .plan_memory import MemoryPlan, apply_scratch_plan, plan_memory
 from .read_tflite import read_model
@@ -45,6 +48,7 @@ def compile_graph(graph: Graph, name: str, scratch: str = "auto",
                   max_arena: int = DEFAULT_MAX_ARENA) -> CompiledModel:
     graph = validate_graph(graph)
     model = lower(graph)
+    model = concatenations_in_place(model, lambda m: plan_memory(m, scratch=scratch).arena_bytes)
     plan = plan_memory(model, scratch=scratch)
     check_arena(plan.arena_bytes, max_arena)
     model = apply_scratch_plan(model, plan)
@@ -54,7 +58,20 @@ def compile_graph(graph: Graph, name: str, scratch: str = "auto",
 
 
 def compile_to_folder(model_path: str | Path, out_dir: str | Path, name: str | None = None,
-                      scratch: str = "auto", max_arena: int = DEFAULT_MAX_ARENA) -> CompiledModel:
+                      scratch: str = "auto", max_arena: int = DEFAULT_MAX_ARENA, *,
+                      library: bool = False) -> CompiledModel:
+    """Compile and write the output folder atomically: the plain layout (NAME.h, NAME.cpp,
+    tinyc_runtime/), or with `library` one folder that is at once an ESP-IDF component, a CMake
+    library, an Arduino library and a PlatformIO library (see library.py). The returned
+    CompiledModel's `files` are what was written."""
     compiled = compile_model(model_path, name, scratch, max_arena)
+    if library:
+        compiled = as_library(compiled, hashlib.sha256(Path(model_path).read_bytes()).hexdigest())
     write_folder(compiled.files, out_dir)
     return compiled
+
+
+def as_library(compiled: CompiledModel, model_sha256: str) -> CompiledModel:
+    """The same model with its files in the --library layout."""
+    files = library_files(compiled.files, compiled.name, model_sha256, compiled.plan.arena_bytes)
+    return replace(compiled, files=files)

@@ -53,7 +53,7 @@ def plan_memory(model: LoweredModel, alignment: int = ALIGNMENT,
     if scratch not in SCRATCH_POLICIES:
         raise ValueError(f"scratch policy {scratch!r} is not one of {SCRATCH_POLICIES}")
     root, delta = _alias_roots(model)
-    activations = _buffers(model, root)
+    activations = _buffers(model, root, delta)
     offsets = min((_place(activations, alignment, order) for order in PLACEMENT_ORDERS),
                   key=lambda placed: _arena_end(activations, placed))
     scratch_offsets = _place_scratch(model, activations, offsets, alignment, scratch)
@@ -111,29 +111,63 @@ def _place_scratch(model: LoweredModel, activations: list[Buffer], offsets: dict
 
 
 def _alias_roots(model: LoweredModel) -> tuple[dict[int, int], dict[int, int]]:
-    """Every activation tensor -> the tensor whose buffer it uses, and its byte offset there."""
+    """Every activation tensor -> the tensor whose buffer it uses, and its byte offset there.
+
+    Each Alias says target = source's bytes from `offset` on. The groups they form are resolved
+    with offsets (union-find): a slice view sits inside its source, the inputs of a
+    CONCATENATION placed in place (in_place.py) sit inside its output. A root's buffer spans
+    every member (`_group_bytes`)."""
     graph = model.graph
-    root: dict[int, int] = {}
-    delta: dict[int, int] = {}
+    parent: dict[int, tuple[int, int]] = {}  # tensor -> (parent, offset of tensor in parent)
+
+    def find(t: int) -> tuple[int, int]:
+        parent.setdefault(t, (t, 0))
+        up, offset = parent[t]
+        if up == t:
+            return t, 0
+        root, above = find(up)
+        parent[t] = (root, offset + above)
+        return parent[t]
+
+    def activation(t: int) -> bool:
+        return not graph.tensor(t).is_const and not graph.tensor(t).is_variable
+
     for t in graph.inputs:
-        root[t], delta[t] = t, 0
+        find(t)
     for step in model.steps:
         if isinstance(step, Alias):
-            root.setdefault(step.source, step.source)
-            delta.setdefault(step.source, 0)
-            root[step.target] = root[step.source]
-            delta[step.target] = delta[step.source] + step.offset
+            (source_root, source_at), (target_root, target_at) = (find(step.source),
+                                                                  find(step.target))
+            target_should = source_at + step.offset  # where the target sits in source's root
+            if source_root == target_root:
+                if target_at != target_should:
+                    raise RuntimeError(f"op {step.op.index}: conflicting views of tensor "
+                                       f"{step.target}")
+            elif target_should >= target_at:
+                parent[target_root] = (source_root, target_should - target_at)
+            else:
+                parent[source_root] = (target_root, target_at - target_should)
             continue
         for t in step.tensors_read() + step.op.outputs:
-            if not graph.tensor(t).is_const and not graph.tensor(t).is_variable:
-                root.setdefault(t, t)
-                delta.setdefault(t, 0)
-    return root, delta
+            if activation(t):
+                find(t)
+    resolved = {t: find(t) for t in list(parent)}
+    return {t: r for t, (r, _) in resolved.items()}, {t: d for t, (_, d) in resolved.items()}
 
 
-def _buffers(model: LoweredModel, root: dict[int, int]) -> list[Buffer]:
+def _group_bytes(graph, root: dict[int, int], delta: dict[int, int]) -> dict[int, int]:
+    """The bytes each alias group's buffer needs: up to the end of its furthest member."""
+    size: dict[int, int] = {}
+    for t, r in root.items():
+        size[r] = max(size.get(r, 0), delta[t] + graph.tensor(t).nbytes)
+    return size
+
+
+def _buffers(model: LoweredModel, root: dict[int, int],
+             delta: dict[int, int] | None = None) -> list[Buffer]:
     """Activation buffers (one per alias group) with the steps they are live in."""
     graph = model.graph
+    sizes = _group_bytes(graph, root, delta or dict.fromkeys(root, 0))
     last_step = max(len(model.steps) - 1, 0)
     first: dict[int, int] = {root[t]: 0 for t in graph.inputs}
     last: dict[int, int] = {}
@@ -142,15 +176,15 @@ def _buffers(model: LoweredModel, root: dict[int, int]) -> list[Buffer]:
         writes = (step.target,) if isinstance(step, Alias) else step.op.outputs
         for t in reads:
             if t in root:
-                last[root[t]] = i
+                last[root[t]] = max(last.get(root[t], i), i)
         for t in writes:
-            first.setdefault(root[t], i)
-            last[root[t]] = max(last.get(root[t], i), i)
+            if t in root:
+                first[root[t]] = min(first.get(root[t], i), i)
+                last[root[t]] = max(last.get(root[t], i), i)
     for t in graph.outputs:
         if t in root:
             last[root[t]] = last_step
-    return [Buffer(f"t{t}", graph.tensor(t).nbytes, first[t], last.get(t, first[t]))
-            for t in sorted(first)]
+    return [Buffer(f"t{t}", sizes[t], first[t], last.get(t, first[t])) for t in sorted(first)]
 
 
 PLACEMENT_ORDERS = (

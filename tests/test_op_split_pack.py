@@ -12,7 +12,6 @@ import numpy as np
 import pytest
 from test_op_transpose import Case, assert_unsupported, lowered_steps, q, run_cases
 
-from tinyc.errors import UnsupportedError
 from tinyc.ops import Alias
 from tinyc.read_tflite import read_model
 
@@ -174,8 +173,6 @@ def test_unrolled_rnn_int8_matches_tflm(name):
     assert_bit_exact(path, samples=20)
 
 
-@pytest.mark.xfail(raises=UnsupportedError, strict=False,
-                   reason="float32 TANH, LOGISTIC, ADD, SUB and MUL belong to other op families")
 @pytest.mark.parametrize("name", sorted(RNNS))
 def test_unrolled_rnn_float_matches_tflm(name):
     path = single_layer_model(f"rnn-{name}", (5, 4), RNNS[name], mode="float")
