@@ -1,7 +1,9 @@
-/* tinyc runtime: CONV_2D, int8 activations and weights, int32 bias.
+/* tinyc runtime: CONV_2D, int8 activations and weights, int32 bias. (16x8 and float32:
+ * runtime/conv_s16.h and runtime/conv_f32.h.)
  *
  * Computes what TFLM reference_integer_ops::ConvPerChannel computes, bit for bit, for NHWC input
- * and output and one filter group. How it gets there differs:
+ * and output; one filter group here, several in tinyc_conv_grouped_s8 (at the end, which reuses
+ * these loops). How it gets there differs:
  *
  * 1. The input offset is folded into `bias` by the compiler:
  *        bias[c] = b[c] - input_zero_point * sum(filter[c])
@@ -381,6 +383,120 @@ static inline void tinyc_conv_1x1_s8(const tinyc_conv_s8_params *p,
     const int32_t two = i + 1 < pixels;
     tinyc_conv_columns_s8(p, input + i * k, input + (i + two) * k, k, filter, bias, multiplier,
                           shift, output + i * channels, output + (i + two) * channels);
+  }
+}
+
+/* ---------------------------------------------------------------- grouped CONV_2D */
+
+/* Grouped convolution (TFLM's ConvPerChannel with filter depth input_depth / groups): output
+ * channel c reads the filter_depth input channels of its group, c / group_channels. The bias is
+ * folded as for the other kernels (over channel c's own weights), the filter is TFLite's OHWI
+ * [output_depth][filter_height][filter_width][filter_depth] as it is, and no scratch is needed:
+ * like tinyc_conv_s8, one output pixel at a time, the taps inside the input read in place (each
+ * tap's filter_depth values are one run, by tinyc_conv_dot_1x2_s8) and those in the padding
+ * added as input_zero_point * (their weights' sum). */
+typedef struct {
+  int32_t batches;
+  int32_t input_height;
+  int32_t input_width;
+  int32_t input_depth;
+  int32_t filter_height;
+  int32_t filter_width;
+  int32_t filter_depth; /* input_depth / groups */
+  int32_t output_height;
+  int32_t output_width;
+  int32_t output_depth;
+  int32_t group_channels; /* output channels per group: output_depth / groups */
+  int32_t stride_height;
+  int32_t stride_width;
+  int32_t dilation_height;
+  int32_t dilation_width;
+  int32_t pad_height;
+  int32_t pad_width;
+  int32_t input_zero_point;
+  int32_t output_offset;
+  int32_t activation_min;
+  int32_t activation_max;
+} tinyc_conv_grouped_s8_params;
+
+/* Sum of the weights of filter `w` (one output channel, [filter_height][filter_width][depth]) at
+ * the taps outside rows [fy0, fy1) x columns [fx0, fx1). */
+static inline int32_t tinyc_conv_grouped_skipped_sum_s8(const tinyc_conv_grouped_s8_params *p,
+                                                        const int8_t *w, int32_t fy0,
+                                                        int32_t fy1, int32_t fx0, int32_t fx1) {
+  const int32_t depth = p->filter_depth, row = p->filter_width * depth;
+  int32_t sum = tinyc_conv_sum_s8(w, fy0 * row);
+  sum += tinyc_conv_sum_s8(w + fy1 * row, (p->filter_height - fy1) * row);
+  for (int32_t fy = fy0; fy < fy1; ++fy) {
+    sum += tinyc_conv_sum_s8(w + fy * row, fx0 * depth);
+    sum += tinyc_conv_sum_s8(w + fy * row + fx1 * depth, row - fx1 * depth);
+  }
+  return sum;
+}
+
+/* Every output channel of output pixel (oy, ox) of one image, two channels of a group at a
+ * time (an odd group's last channel alone, computed twice). */
+TINYC_NOINLINE void tinyc_conv_grouped_pixel_s8(const tinyc_conv_grouped_s8_params *p,
+                                                const int8_t *image, int32_t oy, int32_t ox,
+                                                const int8_t *filter, const int32_t *bias,
+                                                const int32_t *multiplier, const int8_t *shift,
+                                                int8_t *out) {
+  const int32_t depth = p->input_depth, fd = p->filter_depth, gc = p->group_channels;
+  const int32_t w_row = p->filter_width * fd;
+  const int32_t k = p->filter_height * w_row;
+  const int32_t iy0 = oy * p->stride_height - p->pad_height;
+  const int32_t ix0 = ox * p->stride_width - p->pad_width;
+  int32_t fy0, fy1, fx0, fx1;
+  tinyc_conv_window(iy0, p->dilation_height, p->filter_height, p->input_height, &fy0, &fy1);
+  tinyc_conv_window(ix0, p->dilation_width, p->filter_width, p->input_width, &fx0, &fx1);
+  if (fy1 - fy0 == 0 || fx1 - fx0 == 0 || fy0 >= p->filter_height || fx0 >= p->filter_width)
+    fy0 = fy1 = fx0 = fx1 = 0; /* no tap inside: all of them are skipped */
+  const int32_t rows = fy1 - fy0, cols = fx1 - fx0;
+  const int32_t border = rows < p->filter_height || cols < p->filter_width;
+  const int8_t *x = image; /* input pixel of tap (fy0, fx0); not read when no tap is inside */
+  if (rows > 0)
+    x += ((iy0 + fy0 * p->dilation_height) * p->input_width + ix0 + fx0 * p->dilation_width) *
+         depth;
+  const int32_t x_row = p->dilation_height * p->input_width * depth;
+  const int32_t x_tap = p->dilation_width * depth;
+  const int32_t w_first = fy0 * w_row + fx0 * fd;
+  for (int32_t c = 0; c < p->output_depth; c += 2) {
+    const int32_t group = c / gc, end = (group + 1) * gc;
+    const int32_t c1 = c + 1 < end ? c + 1 : c;
+    const int8_t *xg = x + group * fd;
+    const int8_t *w0 = filter + c * k + w_first, *w1 = filter + c1 * k + w_first;
+    int32_t s[2] = {bias[c], bias[c1]};
+    for (int32_t fx = 0; fx < cols; ++fx)
+      tinyc_conv_dot_1x2_s8(xg + fx * x_tap, x_row, w0 + fx * fd, w1 + fx * fd, w_row, fd, rows,
+                            s);
+    if (border) {
+      s[0] += p->input_zero_point *
+              tinyc_conv_grouped_skipped_sum_s8(p, filter + c * k, fy0, fy1, fx0, fx1);
+      s[1] += p->input_zero_point *
+              tinyc_conv_grouped_skipped_sum_s8(p, filter + c1 * k, fy0, fy1, fx0, fx1);
+    }
+    const int32_t v0 = tinyc_requantize(s[0], multiplier[c], shift[c]) + p->output_offset;
+    const int32_t v1 = tinyc_requantize(s[1], multiplier[c1], shift[c1]) + p->output_offset;
+    out[c] = tinyc_clamp_s8(v0, p->activation_min, p->activation_max);
+    out[c1] = tinyc_clamp_s8(v1, p->activation_min, p->activation_max);
+    if (c1 == c) c -= 1; /* next pair starts at the next group's first channel */
+  }
+}
+
+/* Any filter size, stride, dilation, padding and group count. */
+static inline void tinyc_conv_grouped_s8(const tinyc_conv_grouped_s8_params *p,
+                                         const int8_t *TINYC_RESTRICT input,
+                                         const int8_t *TINYC_RESTRICT filter,
+                                         const int32_t *bias, const int32_t *multiplier,
+                                         const int8_t *shift, int8_t *TINYC_RESTRICT output) {
+  for (int32_t b = 0; b < p->batches; ++b) {
+    const int8_t *image = input + b * p->input_height * p->input_width * p->input_depth;
+    for (int32_t oy = 0; oy < p->output_height; ++oy) {
+      for (int32_t ox = 0; ox < p->output_width; ++ox) {
+        tinyc_conv_grouped_pixel_s8(p, image, oy, ox, filter, bias, multiplier, shift, output);
+        output += p->output_depth;
+      }
+    }
   }
 }
 

@@ -1,4 +1,5 @@
-/* tinyc runtime: DEPTHWISE_CONV_2D, int8 activations and weights, int32 bias.
+/* tinyc runtime: DEPTHWISE_CONV_2D, int8 activations and weights, int32 bias. (16x8 and float32:
+ * runtime/conv_s16.h and runtime/conv_f32.h.)
  *
  * Computes what TFLM reference_integer_ops::DepthwiseConvPerChannel computes, bit for bit: NHWC
  * input, output channel c reads input channel c / depth_multiplier, and each output value is

@@ -25,6 +25,8 @@ from pathlib import Path
 import cffi
 import numpy as np
 import pytest
+from conv_models import Conv, write_model
+from conv_models import assert_varied as assert_conv_varied
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -274,16 +276,20 @@ def replace_tensor(graph, index, **changes):
 
 
 UNSUPPORTED = {
-    "int16-activations": ("conv", lambda g, op: replace_tensor(
-        replace_tensor(g, op.inputs[0], dtype="int16"), op.outputs[0], dtype="int16"),
-        "int16 input activations"),
+    "uint8-activations": ("conv", lambda g, op: replace_tensor(
+        replace_tensor(g, op.inputs[0], dtype="uint8"), op.outputs[0], dtype="uint8"),
+        "uint8 input activations with int8 weights and uint8 output"),
+    "int8-in-int16-out": ("depthwise", lambda g, op: replace_tensor(
+        g, op.outputs[0], dtype="int16"), "int8 input activations with int8 weights and int16"),
     "weight-zero-point": ("conv", lambda g, op: replace_tensor(
         g, op.inputs[1], quant=dataclasses.replace(
             g.tensor(op.inputs[1]).quant, zero_point=(3,) * 5)), "non-zero zero point"),
     "non-constant-weights": ("depthwise", lambda g, op: replace_tensor(g, op.inputs[1], data=None),
                              "non-constant weights"),
     "int64-bias": ("conv", lambda g, op: replace_tensor(g, op.inputs[2], dtype="int64"),
-                   "int64 bias"),
+                   "int64 bias with int8 activations"),
+    "float-bias": ("depthwise", lambda g, op: replace_tensor(g, op.inputs[2], dtype="float32"),
+                   "float32 bias with int8 activations"),
     "padding": ("conv", lambda g, op: replace_op(g, op, options={**op.options, "padding": 7}),
                 "padding=7"),
     "activation": ("depthwise", lambda g, op: replace_op(
@@ -291,9 +297,15 @@ UNSUPPORTED = {
         "fused_activation_function=TANH"),
     "depth-multiplier": ("depthwise", lambda g, op: replace_op(
         g, op, options={**op.options, "depth_multiplier": 3}), "depth_multiplier=3"),
+    # 3 groups of filter depth 1, but 5 output channels: TFLM would read past the input depth
     "grouped": ("conv", lambda g, op: replace_tensor(
         g, op.inputs[1], shape=(5, 3, 3, 1), data=g.tensor(op.inputs[1]).data[..., :1]),
-        "grouped convolution"),
+        "grouped convolution: 5 output channels do not split into 3 groups"),
+    "filter-deeper-than-input": ("conv", lambda g, op: replace_tensor(
+        g, op.inputs[1], shape=(5, 3, 3, 6), data=np.concatenate(
+            [g.tensor(op.inputs[1]).data] * 2, axis=3)), "filter depth 6"),
+    "huge-dilation": ("conv", lambda g, op: replace_op(
+        g, op, options={**op.options, "dilation_hfactor": 1 << 29}), "dilated filter extent"),
 }
 
 
@@ -378,6 +390,53 @@ def test_depthwise_requantize_edges(x, multiplier, shift):
     assert depthwise_requantize()(x, multiplier, shift) == expected
 
 
+# --- grouped CONV_2D (filter depth a proper divisor of the input depth) ---
+
+GROUPED = [
+    Conv("conv", "int8", (1, 7, 8, 6), channels=4, groups=2, zero_points=(10, -3)),
+    Conv("conv", "int8", (1, 9, 9, 6), channels=9, groups=3, stride=(2, 2), dilation=(1, 2),
+         zero_points=(-60, 5), activation="RELU"),  # 3 channels per group
+    Conv("conv", "int8", (1, 8, 8, 4), channels=8, groups=4, padding="VALID",
+         zero_points=(-128, 0)),  # filter depth 1
+    Conv("conv", "int8", (2, 6, 6, 8), filter_hw=(1, 1), channels=4, groups=2,
+         per_channel=False, zero_points=(3, 3)),
+    Conv("conv", "int8", (1, 6, 6, 16), channels=6, groups=2, bias=None, activation="RELU6",
+         zero_points=(-20, -10)),
+    Conv("conv", "int8", (1, 3, 3, 4), filter_hw=(5, 5), channels=4, groups=2,
+         zero_points=(50, 0)),  # every window clipped
+    Conv("conv", "int8", (1, 10, 10, 32), channels=8, groups=4, dilation=(2, 2),
+         zero_points=(7, 1), activation="RELU_N1_TO_1"),
+]
+
+
+@pytest.mark.parametrize("c", GROUPED, ids=lambda c: c.id)
+def test_grouped(c, tmp_path):
+    path = write_model(c, tmp_path)
+    (call,) = lower(read_model(path)).calls
+    assert call.function == "tinyc_conv_grouped_s8" and call.scratch_bytes == 0
+    assert_conv_varied(path)
+    assert_bit_exact(path, SAMPLES)
+
+
+def grouped_net(tf, x):
+    y = conv(tf, 8, 3, activation="relu")(x)
+    y = tf.keras.layers.Conv2D(8, 3, padding="same", groups=2,
+                               bias_initializer=tf.keras.initializers.RandomUniform(-0.5, 0.5))(y)
+    y = depthwise(tf, 3, strides=2, activation="relu6")(y)
+    y = tf.keras.layers.SeparableConv2D(6, 3, padding="valid", depth_multiplier=2)(y)
+    return tf.keras.layers.Conv2D(4, 1, groups=2, use_bias=False)(y)
+
+
+def test_keras_int8_net_with_groups():
+    path = single_layer_model("conv-net-grouped", (12, 12, 4), grouped_net, low=LOW, high=HIGH)
+    graph = read_model(path)
+    calls = lower(graph).calls
+    assert sum(c.function == "tinyc_conv_grouped_s8" for c in calls) == 2, [
+        c.function for c in calls]
+    assert [op.kind for op in graph.ops].count("DEPTHWISE_CONV_2D") == 2
+    assert_bit_exact(path, SAMPLES)
+
+
 # --- the Arm DSP path (SXTB16/SMLAD), on an emulated Cortex-M4 ---
 
 CONV_DSP_MODELS = ["1x1-odd-everything", "3x3-same-s2-relu6-odd-input", "3x3-same-dilation2",
@@ -395,3 +454,9 @@ DSP_CASES += [("depthwise", name, "auto") for name in sorted(DEPTHWISE)]
                          ids=[f"{k}-{n}-{s}" for k, n, s in DSP_CASES])
 def test_cortex_m4_dsp_path_is_bit_exact(kind, name, scratch, tmp_path):
     assert_bit_exact_on_m4(grid_model(kind, name), tmp_path, scratch=scratch)
+
+
+@needs_m4
+@pytest.mark.parametrize("c", [GROUPED[1], GROUPED[2], GROUPED[6]], ids=lambda c: c.id)
+def test_cortex_m4_grouped_is_bit_exact(c, tmp_path):
+    assert_bit_exact_on_m4(write_model(c, tmp_path), tmp_path)

@@ -1,19 +1,31 @@
-"""CONV_2D and DEPTHWISE_CONV_2D: int8 activations, int8 weights (per channel or per tensor).
+"""CONV_2D and DEPTHWISE_CONV_2D: int8, 16x8 (int16 activations, int8 weights) and float32.
 
-Both lowerings do what TFLM's Prepare does (conv_common.cc, depthwise_conv_common.cc):
+All lowerings do what TFLM's Prepare does (conv_common.cc, depthwise_conv_common.cc):
 padding from ComputePaddingHeightWidth, per-channel multipliers from
 PopulateConvolutionQuantizationParams (double products, a per-tensor scale broadcast to every
-channel), activation bounds from CalculateActivationRangeQuantized.
+channel), activation bounds from CalculateActivationRangeQuantized (float32:
+CalculateActivationRange).
 
-CONV_2D also folds the input zero point into the bias:
+int8 CONV_2D also folds the input zero point into the bias:
     sum_taps w * (x - zp) + b  ==  sum_taps w * x + (b - zp * sum_taps w)
 TFLM skips taps in the padding; the conv kernels read input_zero_point there instead, which adds
 back exactly what the folding subtracted for those taps. Everything is int32 arithmetic, so the
-result is bit-exact (see runtime/conv.h).
+result is bit-exact (see runtime/conv.h). Grouped convolution (filter depth a proper divisor of
+the input depth, as TFLM's ConvPerChannel takes it) has its own in-place kernel there.
 
-DEPTHWISE_CONV_2D keeps the plain bias: its kernel visits only the taps inside the input and
+int8 DEPTHWISE_CONV_2D keeps the plain bias: its kernel visits only the taps inside the input and
 sums (x - zp) * w as TFLM does (with no cost on Arm DSP cores, see runtime/depthwise_conv.h). Its
 filter is rearranged so that the kernel reads it in order (depthwise_filter_blocks).
+
+16x8 (runtime/conv_s16.h): TFLM's int16 kernels ignore the input and output zero points (but
+clamp with the activation range computed with the output's), and accumulate in int64 with an
+int64 bias, or, in CONV_2D, in int32 with an int32 bias (or no bias and quantized_bias_type
+INT32), requantizing with the matching MultiplyByQuantizedMultiplier. The kernels form the exact
+sum; the lowering proves that TFLM's accumulator holds it (int32: no overflow; int64: |acc| <
+2^47, TFLM's contract) or refuses the layer. DEPTHWISE_CONV_2D reads its bias as int64 in TFLM:
+an int32 one is refused (TFLM would read past its end).
+
+float32 (runtime/conv_f32.h): TFLM's loops, same summation order; filters as they are.
 """
 
 from __future__ import annotations
@@ -22,8 +34,14 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from ..ir import Graph, Op, Tensor
-from ..quantize import activation_range, check_accumulator, conv_multipliers, fold_input_offset
+from ..ir import INT_RANGES, Graph, Op, Tensor
+from ..quantize import (
+    activation_range,
+    check_accumulator,
+    conv_multipliers,
+    float_activation_range,
+    fold_input_offset,
+)
 from . import (
     FUSED_ACTIVATIONS,
     ArrayArg,
@@ -39,8 +57,23 @@ from . import (
 )
 
 PADDINGS = {"SAME", "VALID"}
-NOTES = ("per-channel or per-tensor int8 weights (zero point 0); int32 bias optional; "
+NOTES = ("int16 is 16x8 (int8 weights, zero points ignored as TFLM does); per-channel or "
+         "per-tensor int8 weights (zero point 0); bias optional (int32; int64 for 16x8{bias}); "
          "SAME/VALID padding, any stride and dilation; fused NONE/RELU/RELU6/RELU_N1_TO_1")
+# (input, filter, output) types -> kernel suffix
+SIGNATURES = {
+    ("int8", "int8", "int8"): "s8",
+    ("int16", "int8", "int16"): "s16",
+    ("float32", "float32", "float32"): "f32",
+}
+SIGNATURE_NAMES = "int8/int8/int8, int16/int8/int16 or float32/float32/float32"
+INT16_MIN, INT16_MAX = INT_RANGES["int16"]
+INT32_MAX = INT_RANGES["int32"][1]
+TENSOR_TYPE_INT32 = 2  # schema TensorType, as Conv2DOptions.quantized_bias_type holds it
+S16_REACH = 1 << 15  # the largest |x| of an int16 input value
+S64_LIMIT = 1 << 47  # TFLM's int64 MultiplyByQuantizedMultiplier takes |x| < 2^47 ...
+S64_SHIFTS = range(-31, 8)  # ... and a shift in [-31, 8)
+GEOMETRY_LIMIT = 1 << 30  # filter extents, paddings and input sizes the kernels index in int32
 
 
 @dataclass(frozen=True)
@@ -52,23 +85,40 @@ class Window:
     padding: tuple[int, int]  # before the first row / column
 
 
-@register("CONV_2D", types="int8", inputs=(2, 3), optional=(2,), notes=NOTES + "; one filter group")
+@register("CONV_2D", types="int8, int16, float32", inputs=(2, 3), optional=(2,),
+          notes=NOTES.format(bias=", or int32 as TFLM takes it") + "; grouped (filter depth "
+          "dividing the input depth, output channels dividing into the groups)")
 def lower_conv(graph: Graph, op: Op) -> KernelCall:
-    x, w, bias, y = _tensors(graph, op)
-    if w.shape[3] != x.shape[3]:
-        raise unsupported(op, f"grouped convolution (filter depth {w.shape[3]}, input depth "
-                              f"{x.shape[3]}) is not supported")
-    channels = w.shape[0]
+    x, w, bias, y, suffix = _tensors(graph, op)
+    channels, depth, filter_depth = w.shape[0], x.shape[3], w.shape[3]
+    if filter_depth < 1 or filter_depth > depth or depth % filter_depth:
+        raise unsupported(op, f"grouped convolution with filter depth {filter_depth} is not "
+                              f"supported: it must divide the input depth {depth}")
+    groups = depth // filter_depth
+    if channels % groups:
+        raise unsupported(op, f"grouped convolution: {channels} output channels do not split "
+                              f"into {groups} groups (input depth {depth}, filter depth "
+                              f"{filter_depth})")
     window = _window(op, x, w.shape[1:3], y, channels)
+    if suffix == "f32":
+        return _lower_conv_f32(op, x, w, bias, y, window, groups)
     multipliers, shifts = _multipliers(op, x, w, y, channels, axis=0)
+    if suffix == "s16":
+        return _lower_conv_s16(op, x, w, bias, y, window, groups, multipliers, shifts)
     bias_data = bias.data if bias is not None else None
     folded = fold_input_offset(bias_data, w.data, x.zero_point, channels, (1, 2, 3))
-    pointwise = w.shape[1:3] == (1, 1) and window.stride == (1, 1) and window.padding == (0, 0)
-    params = _geometry(x, w.shape[1:3], y) + _rest(op, x, y, window)
-    column = w.size // channels  # filter_height * filter_width * input_depth
     io = (TensorArg(x.index), ArrayArg("filter"), ArrayArg("bias"), ArrayArg("multiplier"),
           ArrayArg("shift"), TensorArg(y.index))
     constants = _arrays(folded, multipliers, shifts)
+    if groups > 1:
+        return KernelCall(
+            op=op, function="tinyc_conv_grouped_s8", header="conv.h",
+            params_type="tinyc_conv_grouped_s8_params",
+            params=_grouped_geometry(x, w, y, groups) + _rest(op, x, y, window),
+            args=(io[0], TensorArg(w.index)) + io[2:], arrays=constants)
+    pointwise = w.shape[1:3] == (1, 1) and window.stride == (1, 1) and window.padding == (0, 0)
+    params = _geometry(x, w.shape[1:3], y) + _rest(op, x, y, window)
+    column = w.size // channels  # filter_height * filter_width * input_depth
     # Windows read in place, TFLite's OHWI layout as it is: needs no scratch.
     in_place = KernelCall(
         op=op, function="tinyc_conv_s8", header="conv.h", params_type="tinyc_conv_s8_params",
@@ -79,6 +129,47 @@ def lower_conv(graph: Graph, op: Op) -> KernelCall:
         return replace(in_place, function="tinyc_conv_1x1_s8", args=io, arrays=matrix + constants)
     return replace(in_place, function="tinyc_conv_im2col_s8", args=io + (ScratchArg(),),
                    arrays=matrix + constants, scratch_bytes=2 * column, fallback=in_place)
+
+
+def _lower_conv_s16(op: Op, x: Tensor, w: Tensor, bias: Tensor | None, y: Tensor,
+                    window: Window, groups: int, multipliers: list[int],
+                    shifts: list[int]) -> KernelCall:
+    """16x8 CONV_2D. TFLM's accumulator: int32 for an int32 bias, or no bias and
+    quantized_bias_type INT32; int64 otherwise. The kernel forms the exact sum and takes the
+    matching requantization (runtime/conv_s16.h); here the sum is proven to fit."""
+    channels = w.shape[0]
+    int32_accumulator = (bias.dtype == "int32" if bias is not None
+                         else op.options.get("quantized_bias_type", 0) == TENSOR_TYPE_INT32)
+    bias64 = _bias64(bias, channels)
+    if int32_accumulator:
+        check_accumulator(bias.data if bias is not None else None, w.data, 0, channels,
+                          (1, 2, 3), (INT16_MIN, INT16_MAX))
+    else:
+        _check_int64_accumulator(op, bias64, w.data.reshape(channels, -1), shifts)
+    act_min, act_max = _activation_range_s16(op, y)
+    return KernelCall(
+        op=op, function="tinyc_conv_s16", header="conv_s16.h",
+        params_type="tinyc_conv_s16_params",
+        params=_grouped_geometry(x, w, y, groups) + _spatial(window)
+        + (("block_depth", _block_depth(w.data.reshape(channels, -1))),
+           ("int32_accumulator", int(int32_accumulator)), ("activation_min", act_min),
+           ("activation_max", act_max)),
+        args=(TensorArg(x.index), ArrayArg("filter"), ArrayArg("bias"), ArrayArg("multiplier"),
+              ArrayArg("shift"), TensorArg(y.index)),
+        arrays=(ConstArray("filter", "int8_t", pair_weight_chunks(w.data)),
+                ConstArray("bias", "int64_t", bias64)) + _arrays(None, multipliers, shifts))
+
+
+def _lower_conv_f32(op: Op, x: Tensor, w: Tensor, bias: Tensor | None, y: Tensor,
+                    window: Window, groups: int) -> KernelCall:
+    act_min, act_max = float_activation_range(op.options["fused_activation_function"])
+    return KernelCall(
+        op=op, function="tinyc_conv_f32", header="conv_f32.h",
+        params_type="tinyc_conv_f32_params",
+        params=_grouped_geometry(x, w, y, groups) + _spatial(window)
+        + (("activation_min", act_min), ("activation_max", act_max)),
+        args=(TensorArg(x.index), TensorArg(w.index), ArrayArg("bias"), TensorArg(y.index)),
+        arrays=(ConstArray("bias", "float", _bias_f32(bias, w.shape[0])),))
 
 
 def interleave_rows(matrix: np.ndarray) -> np.ndarray:
@@ -99,10 +190,22 @@ def interleave_rows(matrix: np.ndarray) -> np.ndarray:
     return np.concatenate(parts).astype(np.int8)
 
 
-@register("DEPTHWISE_CONV_2D", types="int8", inputs=(2, 3), optional=(2,),
-          notes=NOTES + "; any depth_multiplier")
+def pair_weight_chunks(weights: np.ndarray) -> np.ndarray:
+    """The 16x8 CONV_2D filter layout runtime/conv_s16.h reads: TFLite's OHWI filter with each
+    tap's values (the last axis) in 4-value chunks stored w0 w2 w1 w3; the last depth % 4 values
+    of a tap as they are. SXTB16 of such a word gives the halfword pairs (w0, w1) and (w2, w3)."""
+    depth = weights.shape[-1]
+    whole = depth - depth % 4
+    out = np.array(weights, np.int8, copy=True)
+    chunks = out[..., :whole].reshape(*out.shape[:-1], whole // 4, 4)
+    out[..., :whole] = chunks[..., [0, 2, 1, 3]].reshape(*out.shape[:-1], whole)
+    return out.ravel()
+
+
+@register("DEPTHWISE_CONV_2D", types="int8, int16, float32", inputs=(2, 3), optional=(2,),
+          notes=NOTES.format(bias="") + "; any depth_multiplier")
 def lower_depthwise_conv(graph: Graph, op: Op) -> KernelCall:
-    x, w, bias, y = _tensors(graph, op)
+    x, w, bias, y, suffix = _tensors(graph, op)
     channels = w.shape[3]
     multiplier_depth = op.options.get("depth_multiplier")
     if w.shape[0] != 1:
@@ -111,30 +214,63 @@ def lower_depthwise_conv(graph: Graph, op: Op) -> KernelCall:
         raise unsupported(op, f"depth_multiplier={multiplier_depth} does not match input depth "
                               f"{x.shape[3]} and filter channels {channels}")
     window = _window(op, x, w.shape[1:3], y, channels)
+    geometry = _geometry(x, w.shape[1:3], y) + (("depth_multiplier", multiplier_depth),)
+    if suffix == "f32":
+        act_min, act_max = float_activation_range(op.options["fused_activation_function"])
+        return KernelCall(
+            op=op, function="tinyc_depthwise_conv_f32", header="conv_f32.h",
+            params_type="tinyc_depthwise_conv_f32_params",
+            params=geometry + _spatial(window)
+            + (("activation_min", act_min), ("activation_max", act_max)),
+            args=(TensorArg(x.index), TensorArg(w.index), ArrayArg("bias"), TensorArg(y.index)),
+            arrays=(ConstArray("bias", "float", _bias_f32(bias, channels)),))
     multipliers, shifts = _multipliers(op, x, w, y, channels, axis=3)
+    filter_array = ConstArray("filter", "int8_t",
+                              depthwise_filter_blocks(w.data, multiplier_depth))
+    io = (TensorArg(x.index), ArrayArg("filter"), ArrayArg("bias"), ArrayArg("multiplier"),
+          ArrayArg("shift"), TensorArg(y.index))
+    if suffix == "s16":
+        # TFLM's int16 depthwise kernel reads its bias as int64 whatever its type.
+        if bias is not None and bias.dtype != "int64":
+            raise unsupported(op, f"{bias.dtype} bias with int16 activations is not supported "
+                                  f"(int64 only: TFLM reads the bias as int64)")
+        bias64 = _bias64(bias, channels)
+        taps = w.data.reshape(-1, channels).T  # [channels, taps]
+        _check_int64_accumulator(op, bias64, taps, shifts)
+        mass = np.abs(taps.astype(np.int64)).sum(axis=1)
+        # the DSP loops' 32-bit sums of products are exact when no channel's can leave int32
+        fits = int(mass.max()) * S16_REACH <= INT32_MAX
+        act_min, act_max = _activation_range_s16(op, y)
+        return KernelCall(
+            op=op, function="tinyc_depthwise_conv_s16", header="conv_s16.h",
+            params_type="tinyc_depthwise_conv_s16_params",
+            params=geometry + _spatial(window)
+            + (("sums_fit_int32", int(fits)), ("activation_min", act_min),
+               ("activation_max", act_max)),
+            args=io,
+            arrays=(filter_array, ConstArray("bias", "int64_t", bias64))
+            + _arrays(None, multipliers, shifts))
     # The kernel's requantization reads a negative shift as a multiplier in [2^30, 2^31), as
     # QuantizeMultiplier makes them.
     assert all(m >= 1 << 30 for m, s in zip(multipliers, shifts) if s < 0)
     bias_data = bias.data if bias is not None else None
     check_accumulator(bias_data, w.data, x.zero_point, channels, (0, 1, 2))
     plain_bias = fold_input_offset(bias_data, w.data, 0, channels, (0, 1, 2))  # unfolded
-    geometry = _geometry(x, w.shape[1:3], y)
-    params = geometry + (("depth_multiplier", multiplier_depth),) + _rest(op, x, y, window)
+    params = geometry + _rest(op, x, y, window)
     return KernelCall(
         op=op,
         function="tinyc_depthwise_conv_s8",
         header="depthwise_conv.h",
         params_type="tinyc_depthwise_conv_s8_params",
         params=params,
-        args=(TensorArg(x.index), ArrayArg("filter"), ArrayArg("bias"), ArrayArg("multiplier"),
-              ArrayArg("shift"), TensorArg(y.index)),
-        arrays=(ConstArray("filter", "int8_t", depthwise_filter_blocks(w.data, multiplier_depth)),)
-        + _arrays(plain_bias, multipliers, shifts),
+        args=io,
+        arrays=(filter_array,) + _arrays(plain_bias, multipliers, shifts),
     )
 
 
 def depthwise_filter_blocks(weights: np.ndarray, depth_multiplier: int) -> np.ndarray:
-    """The filter layout runtime/depthwise_conv.h reads: channel blocks, each tap by tap.
+    """The filter layout runtime/depthwise_conv.h (and conv_s16.h) reads: channel blocks, each
+    tap by tap.
 
     [1, H, W, C] -> the channels the kernel takes four at a time (all but the last C % 4 when the
     depth multiplier is 1 or a multiple of 4, else none) in blocks of 4, the others in blocks of
@@ -149,18 +285,25 @@ def depthwise_filter_blocks(weights: np.ndarray, depth_multiplier: int) -> np.nd
     return np.concatenate(blocks).astype(np.int8)
 
 
-def _tensors(graph: Graph, op: Op) -> tuple[Tensor, Tensor, Tensor | None, Tensor]:
-    """Input, filter, bias (None if omitted) and output, after the checks both ops share."""
+def _tensors(graph: Graph, op: Op) -> tuple[Tensor, Tensor, Tensor | None, Tensor, str]:
+    """Input, filter, bias (None if omitted), output and kernel suffix, after the checks both
+    ops share."""
     x, w, y = graph.tensor(op.inputs[0]), graph.tensor(op.inputs[1]), graph.tensor(op.outputs[0])
     bias_index = optional_input(op, 2)
     bias = graph.tensor(bias_index) if bias_index >= 0 else None
-    for t, role in ((x, "input"), (y, "output")):
-        if t.dtype != "int8":
-            raise unsupported(op, f"{t.dtype} {role} activations are not supported (int8 only)")
-    if w.dtype != "int8":
-        raise unsupported(op, f"{w.dtype} weights are not supported (int8 only)")
-    if bias is not None and bias.dtype != "int32":
-        raise unsupported(op, f"{bias.dtype} bias is not supported (int32 only)")
+    signature = (x.dtype, w.dtype, y.dtype)
+    suffix = SIGNATURES.get(signature)
+    if suffix is None:
+        if x.dtype == y.dtype and x.dtype in ("int8", "int16", "float32"):
+            raise unsupported(op, f"{w.dtype} weights with {x.dtype} activations are not "
+                                  f"supported (input/filter/output types {SIGNATURE_NAMES})")
+        raise unsupported(op, f"{x.dtype} input activations with {w.dtype} weights and "
+                              f"{y.dtype} output are not supported (input/filter/output types "
+                              f"{SIGNATURE_NAMES})")
+    bias_types = {"s8": {"int32"}, "s16": {"int32", "int64"}, "f32": {"float32"}}[suffix]
+    if bias is not None and bias.dtype not in bias_types:
+        raise unsupported(op, f"{bias.dtype} bias with {x.dtype} activations is not supported "
+                              f"({' or '.join(sorted(bias_types))} only)")
     if not w.is_const:
         raise unsupported(op, "non-constant weights are not supported")
     if bias is not None and not bias.is_const:
@@ -172,14 +315,15 @@ def _tensors(graph: Graph, op: Op) -> tuple[Tensor, Tensor, Tensor | None, Tenso
     if bias is not None and bias.size != channels:  # TFLM reads one value per channel
         raise unsupported(op, f"bias {bias.label} has {bias.size} values for {channels} "
                               f"output channels")
-    if w.quant is None:
-        raise unsupported(op, f"filter {w.label} is not quantized")
-    require_per_tensor(op, x, y)
-    if any(zp != 0 for zp in w.quant.zero_point):
-        raise unsupported(op, "weights with a non-zero zero point are not supported")
+    if suffix != "f32":
+        if w.quant is None:
+            raise unsupported(op, f"filter {w.label} is not quantized")
+        require_per_tensor(op, x, y)
+        if any(zp != 0 for zp in w.quant.zero_point):
+            raise unsupported(op, "weights with a non-zero zero point are not supported")
     require_option(op, "fused_activation_function", FUSED_ACTIVATIONS)
     require_option(op, "padding", PADDINGS)
-    return x, w, bias, y
+    return x, w, bias, y, suffix
 
 
 def _window(op: Op, x: Tensor, filter_hw: tuple[int, ...], y: Tensor, channels: int) -> Window:
@@ -192,6 +336,9 @@ def _window(op: Op, x: Tensor, filter_hw: tuple[int, ...], y: Tensor, channels: 
     for axis in (0, 1):
         size, taps, s, d = x.shape[1 + axis], filter_hw[axis], stride[axis], dilation[axis]
         effective = (taps - 1) * d + 1
+        if effective + size > GEOMETRY_LIMIT:
+            raise unsupported(op, f"dilated filter extent {effective} with input size {size} "
+                                  f"is not supported (at most {GEOMETRY_LIMIT} together)")
         if op.options["padding"] == "SAME":
             out = (size + s - 1) // s
         else:
@@ -215,6 +362,55 @@ def _multipliers(op: Op, x: Tensor, w: Tensor, y: Tensor, channels: int,
     return conv_multipliers(x.scale, scales, y.scale, channels)
 
 
+def _bias64(bias: Tensor | None, channels: int) -> np.ndarray:
+    """The 16x8 kernels' bias: the layer's int32 or int64 values as int64, zeros without one."""
+    if bias is None:
+        return np.zeros(channels, np.int64)
+    return bias.data.astype(np.int64).ravel()
+
+
+def _bias_f32(bias: Tensor | None, channels: int) -> np.ndarray:
+    """TFLM adds 0.0f without a bias: zeros give the same sums."""
+    if bias is None:
+        return np.zeros(channels, np.float32)
+    return np.asarray(bias.data, np.float32).ravel()
+
+
+def _check_int64_accumulator(op: Op, bias: np.ndarray, weights: np.ndarray,
+                             shifts: list[int]) -> None:
+    """TFLM's int64 MultiplyByQuantizedMultiplier requires -31 <= shift < 8 and |acc| < 2^47
+    (beyond, its 64-bit products overflow). `weights`: one row of weights per output channel;
+    acc is the bias plus a sum of products with int16 inputs, each |x| <= 2^15."""
+    bad = [s for s in shifts if s not in S64_SHIFTS]
+    if bad:
+        raise unsupported(op, f"requantization shift {bad[0]} is out of TFLM's 16x8 range "
+                              f"(-31 to 7): the scales give a factor of 2^{bad[0]} or more")
+    mass = np.abs(weights.astype(np.int64)).sum(axis=1)
+    worst = np.abs(bias) + mass * S16_REACH
+    if worst.size and int(worst.max()) >= S64_LIMIT:
+        channel = int(np.argmax(worst))
+        raise unsupported(op, f"the bias and weights of channel {channel} can take the int64 "
+                              f"accumulator to {int(worst.max())}, beyond TFLM's 16x8 limit "
+                              f"of 2^47")
+
+
+def _block_depth(weights: np.ndarray) -> int:
+    """How many products of int16 inputs with one row of `weights` (per output channel) the
+    16x8 conv kernel may sum in int32: all of them when no channel's sum can leave int32 (the
+    usual case), else a multiple of 4 that the largest weight cannot overflow."""
+    magnitudes = np.abs(weights.astype(np.int64))
+    if int(magnitudes.sum(axis=1).max()) * S16_REACH <= INT32_MAX:
+        return INT32_MAX
+    return INT32_MAX // (int(magnitudes.max()) * S16_REACH) // 4 * 4
+
+
+def _activation_range_s16(op: Op, y: Tensor) -> tuple[int, int]:
+    """CalculateActivationRangeQuantized on int16 limits, with the output zero point (which the
+    kernels then never add, as TFLM)."""
+    return activation_range(op.options["fused_activation_function"], y.scale, y.zero_point,
+                            INT16_MIN, INT16_MAX)
+
+
 def _geometry(x: Tensor, filter_hw: tuple[int, ...], y: Tensor) -> tuple[tuple[str, int], ...]:
     return (
         ("batches", x.shape[0]),
@@ -229,9 +425,15 @@ def _geometry(x: Tensor, filter_hw: tuple[int, ...], y: Tensor) -> tuple[tuple[s
     )
 
 
-def _rest(op: Op, x: Tensor, y: Tensor, window: Window) -> tuple[tuple[str, int], ...]:
-    act_min, act_max = activation_range(op.options["fused_activation_function"], y.scale,
-                                        y.zero_point)
+def _grouped_geometry(x: Tensor, w: Tensor, y: Tensor,
+                      groups: int) -> tuple[tuple[str, int], ...]:
+    """_geometry with the filter depth and the output channels per group."""
+    plain = _geometry(x, w.shape[1:3], y)
+    return (plain[:6] + (("filter_depth", w.shape[3]),) + plain[6:]
+            + (("group_channels", y.shape[3] // groups),))
+
+
+def _spatial(window: Window) -> tuple[tuple[str, int], ...]:
     return (
         ("stride_height", window.stride[0]),
         ("stride_width", window.stride[1]),
@@ -239,6 +441,13 @@ def _rest(op: Op, x: Tensor, y: Tensor, window: Window) -> tuple[tuple[str, int]
         ("dilation_width", window.dilation[1]),
         ("pad_height", window.padding[0]),
         ("pad_width", window.padding[1]),
+    )
+
+
+def _rest(op: Op, x: Tensor, y: Tensor, window: Window) -> tuple[tuple[str, int], ...]:
+    act_min, act_max = activation_range(op.options["fused_activation_function"], y.scale,
+                                        y.zero_point)
+    return _spatial(window) + (
         ("input_zero_point", x.zero_point),
         ("output_offset", y.zero_point),
         ("activation_min", act_min),
@@ -246,9 +455,10 @@ def _rest(op: Op, x: Tensor, y: Tensor, window: Window) -> tuple[tuple[str, int]
     )
 
 
-def _arrays(folded: np.ndarray, multipliers: list[int], shifts: list[int]):
-    return (
-        ConstArray("bias", "int32_t", folded),
+def _arrays(folded: np.ndarray | None, multipliers: list[int], shifts: list[int]):
+    """bias (when given), multiplier and shift arrays."""
+    bias = () if folded is None else (ConstArray("bias", "int32_t", folded),)
+    return bias + (
         ConstArray("multiplier", "int32_t", np.array(multipliers, np.int32)),
         ConstArray("shift", "int8_t", np.array(shifts, np.int8)),
     )
