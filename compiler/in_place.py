@@ -3,7 +3,7 @@
 A CONCATENATION along its outermost non-unit axis lays its inputs one after the other in its
 output. If each input's producer writes straight into its slot of the output's buffer, the
 concatenation is done before it runs: the op becomes Aliases that place each input inside the
-output (the planner resolves them, plan_memory._alias_roots) and no code.
+output (the planner resolves them, plan_memory.alias_groups) and no code.
 
 An input qualifies when its bytes are only ever its own: an activation written by a kernel, or a
 same-size view of one (a RESHAPE), none of them a model input, constant, state or a part of a
@@ -21,7 +21,7 @@ from collections.abc import Callable
 from .ir import Graph
 from .lower import LoweredModel
 from .ops import Alias, KernelCall
-from .plan_memory import ALIGNMENT, _alias_roots
+from .plan_memory import ALIGNMENT, alias_groups
 
 Planner = Callable[[LoweredModel], int]  # a model -> its arena bytes
 
@@ -55,7 +55,7 @@ def _views(model: LoweredModel, index: int, claimed: set[int]) -> tuple[Alias, .
     axis = axis + len(y.shape) if axis < 0 else axis
     if math.prod(y.shape[:axis]) != 1 or len(set(op.inputs)) != len(op.inputs):
         return None  # interleaved slices, or one tensor in two slots
-    root, delta = _alias_roots(LoweredModel(graph, model.steps[:index]))
+    root, delta = alias_groups(LoweredModel(graph, model.steps[:index]))
     members: dict[int, list[int]] = {}
     for t, r in root.items():
         members.setdefault(r, []).append(t)

@@ -23,6 +23,9 @@ DTYPES: dict[str, tuple[type, str]] = {
     "int32": (np.int32, "int32_t"),
     "int64": (np.int64, "int64_t"),
     "bool": (np.bool_, "bool"),
+    # A handle to a resource variable (VAR_HANDLE's output): no bytes of its own in tinyc, the
+    # variable it names becomes a state tensor (control_flow.resolve_resource_variables).
+    "resource": (np.int32, "int32_t"),
 }
 # The range of each integer storage type: zero points, activation bounds, saturation.
 INT_RANGES: dict[str, tuple[int, int]] = {
@@ -57,6 +60,9 @@ class Tensor:
     data: np.ndarray | None = field(default=None, repr=False)  # set for constant tensors
     # State that persists across invokes (LSTM/SVDF state): the model marks it `is_variable`.
     is_variable: bool = False
+    # A variable tensor's value before the first invoke and after reset (None: TFLM's default,
+    # every byte the zero point for int8, else zero). Not `data`: the tensor is not a constant.
+    initial: np.ndarray | None = field(default=None, repr=False)
 
     @property
     def label(self) -> str:
@@ -118,6 +124,9 @@ class Graph:
     ops: tuple[Op, ...]
     inputs: tuple[int, ...]
     outputs: tuple[int, ...]
+    # The model's other subgraphs, which IF, WHILE and CALL_ONCE run: subgraph k is
+    # subgraphs[k - 1], each with tensors of its own.
+    subgraphs: tuple[Graph, ...] = ()
 
     def tensor(self, index: int) -> Tensor:
         if index < 0:  # -1 marks an omitted optional input: never wrap to the last tensor

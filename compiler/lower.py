@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .control_flow import inline_subgraphs, resolve_resource_variables
 from .errors import UnsupportedError
 from .fold import fold_constants
-from .ir import Graph
+from .ir import Graph, Op
 from .ops import KernelCall, Step, load_all
 from .quantize import QuantizationError
 from .simplify import remove_layout_round_trips
@@ -32,22 +33,28 @@ class LoweredModel:
 
 
 def lower(graph: Graph) -> LoweredModel:
+    graph = inline_subgraphs(resolve_resource_variables(graph))
     graph = remove_layout_round_trips(fold_constants(graph))
     _check_not_hybrid(graph)
-    registry = load_all()
-    steps = []
+    steps: list[Step] = []
     for op in graph.ops:
-        if op.kind not in registry:  # validate.py let it through because it can be folded
-            raise UnsupportedError(
-                f"op {op.index} ({op.kind}) is supported only when its inputs are constant, "
-                f"so that it is evaluated at compile time"
-            )
-        try:
-            lowered = registry[op.kind].lower(graph, op)
-            steps += lowered if isinstance(lowered, tuple) else [lowered]
-        except QuantizationError as exc:
-            raise UnsupportedError(f"op {op.index} ({op.kind}): {exc}") from None
+        steps += lower_op(graph, op)
     return LoweredModel(graph, tuple(steps))
+
+
+def lower_op(graph: Graph, op: Op) -> list[Step]:
+    """The steps of one op (several for an op with views or bodies)."""
+    registry = load_all()
+    if op.kind not in registry:  # validate.py let it through because it can be folded
+        raise UnsupportedError(
+            f"op {op.index} ({op.kind}) is supported only when its inputs are constant, "
+            f"so that it is evaluated at compile time"
+        )
+    try:
+        lowered = registry[op.kind].lower(graph, op)
+    except QuantizationError as exc:
+        raise UnsupportedError(f"op {op.index} ({op.kind}): {exc}") from None
+    return list(lowered) if isinstance(lowered, tuple) else [lowered]
 
 
 def _check_not_hybrid(graph: Graph) -> None:

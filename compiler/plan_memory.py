@@ -23,7 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .lower import LoweredModel
-from .ops import Alias, KernelCall
+from .ops import Alias, Control, KernelCall
 
 ALIGNMENT = 4  # enough for float32 and int32 buffers; int8 kernels read bytes
 SCRATCH_POLICIES = ("auto", "always", "never")
@@ -52,8 +52,8 @@ def plan_memory(model: LoweredModel, alignment: int = ALIGNMENT,
                 scratch: str = "auto") -> MemoryPlan:
     if scratch not in SCRATCH_POLICIES:
         raise ValueError(f"scratch policy {scratch!r} is not one of {SCRATCH_POLICIES}")
-    root, delta = _alias_roots(model)
-    activations = _buffers(model, root, delta)
+    root, delta = alias_groups(model)
+    activations = live_buffers(model, root, delta)
     offsets = min((_place(activations, alignment, order) for order in PLACEMENT_ORDERS),
                   key=lambda placed: _arena_end(activations, placed))
     scratch_offsets = _place_scratch(model, activations, offsets, alignment, scratch)
@@ -70,7 +70,7 @@ def _place_state(model: LoweredModel, alignment: int) -> tuple[dict[int, int], i
     """Variable tensors the calls use, one after the other, in index order."""
     graph = model.graph
     used = sorted({t for step in model.steps if isinstance(step, KernelCall)
-                   for t in step.tensors_read() + step.op.outputs
+                   for t in step.tensors_read() + step.tensors_written()
                    if graph.tensor(t).is_variable})
     offsets, end = {}, 0
     for t in used:
@@ -110,7 +110,7 @@ def _place_scratch(model: LoweredModel, activations: list[Buffer], offsets: dict
     return result
 
 
-def _alias_roots(model: LoweredModel) -> tuple[dict[int, int], dict[int, int]]:
+def alias_groups(model: LoweredModel) -> tuple[dict[int, int], dict[int, int]]:
     """Every activation tensor -> the tensor whose buffer it uses, and its byte offset there.
 
     Each Alias says target = source's bytes from `offset` on. The groups they form are resolved
@@ -148,7 +148,7 @@ def _alias_roots(model: LoweredModel) -> tuple[dict[int, int], dict[int, int]]:
             else:
                 parent[source_root] = (target_root, target_at - target_should)
             continue
-        for t in step.tensors_read() + step.op.outputs:
+        for t in step.tensors_read() + step.tensors_written():
             if activation(t):
                 find(t)
     resolved = {t: find(t) for t in list(parent)}
@@ -163,7 +163,7 @@ def _group_bytes(graph, root: dict[int, int], delta: dict[int, int]) -> dict[int
     return size
 
 
-def _buffers(model: LoweredModel, root: dict[int, int],
+def live_buffers(model: LoweredModel, root: dict[int, int],
              delta: dict[int, int] | None = None) -> list[Buffer]:
     """Activation buffers (one per alias group) with the steps they are live in."""
     graph = model.graph
@@ -173,7 +173,7 @@ def _buffers(model: LoweredModel, root: dict[int, int],
     last: dict[int, int] = {}
     for i, step in enumerate(model.steps):
         reads = (step.source,) if isinstance(step, Alias) else step.tensors_read()
-        writes = (step.target,) if isinstance(step, Alias) else step.op.outputs
+        writes = (step.target,) if isinstance(step, Alias) else step.tensors_written()
         for t in reads:
             if t in root:
                 last[root[t]] = max(last.get(root[t], i), i)
@@ -184,7 +184,25 @@ def _buffers(model: LoweredModel, root: dict[int, int],
     for t in graph.outputs:
         if t in root:
             last[root[t]] = last_step
+    for start, end in loop_regions(model.steps):
+        # A buffer live into a loop is needed again at the next iteration: to the loop's end.
+        for t in first:
+            if first[t] < start <= last.get(t, first[t]):
+                last[t] = max(last[t], end)
     return [Buffer(f"t{t}", sizes[t], first[t], last.get(t, first[t])) for t in sorted(first)]
+
+
+def loop_regions(steps) -> list[tuple[int, int]]:
+    """(first, last) step index of every "loop" ... "end" region, inner ones first."""
+    regions, open_ = [], []
+    for i, step in enumerate(steps):
+        if isinstance(step, Control) and step.kind in ("loop", "if"):
+            open_.append((step.kind, i))
+        elif isinstance(step, Control) and step.kind == "end":
+            kind, start = open_.pop()
+            if kind == "loop":
+                regions.append((start, i))
+    return regions
 
 
 PLACEMENT_ORDERS = (

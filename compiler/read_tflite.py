@@ -74,15 +74,23 @@ def _read_bytes(path: Path) -> bytes:
 
 
 def _read_graph(model: Any, data: bytes) -> Graph:
-    if model.SubgraphsLength() < 1:
+    count = model.SubgraphsLength()
+    if count < 1:
         raise TinycError("model has no subgraph")
-    subgraph = model.Subgraphs(0)
     # A corrupt length would have us loop for billions of entries: every table takes at least
     # a 4-byte offset, so no real vector is longer than the file.
-    for what, length in (("tensors", subgraph.TensorsLength()),
-                         ("operators", subgraph.OperatorsLength()),
-                         ("operator codes", model.OperatorCodesLength()),
+    for what, length in (("subgraphs", count), ("operator codes", model.OperatorCodesLength()),
                          ("buffers", model.BuffersLength())):
+        if length * 4 > len(data):
+            raise TinycError(f"model claims {length} {what}, more than the file can hold")
+    main = _read_subgraph(model, data, model.Subgraphs(0))
+    others = tuple(_read_subgraph(model, data, model.Subgraphs(k)) for k in range(1, count))
+    return main.replace(subgraphs=others)
+
+
+def _read_subgraph(model: Any, data: bytes, subgraph: Any) -> Graph:
+    for what, length in (("tensors", subgraph.TensorsLength()),
+                         ("operators", subgraph.OperatorsLength())):
         if length * 4 > len(data):
             raise TinycError(f"model claims {length} {what}, more than the file can hold")
     tensors = tuple(
@@ -225,12 +233,12 @@ def _option_class(class_name: str) -> type:
 @cache
 def _option_fields(class_name: str) -> tuple[str, ...]:
     cls = _option_class(class_name)
-    skip = ("Init", "GetRootAs")
     return tuple(
         name
         for name in dir(cls)
         if name[0].isupper()
-        and not name.startswith(skip)
+        and name != "Init"  # the table's own method; InitSubgraphIndex is a field
+        and not name.startswith("GetRootAs")
         and not name.endswith(("AsNumpy", "Length", "IsNone", "BufferHasIdentifier"))
     )
 

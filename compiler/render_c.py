@@ -19,7 +19,7 @@ from .c_literals import LiteralRangeError, c_array_lines, c_comment, c_float, c_
 from .errors import TinycError
 from .ir import INT_RANGES, Graph, Tensor
 from .lower import LoweredModel
-from .ops import Alias, ArrayArg, KernelCall, ScratchArg, TensorArg
+from .ops import Alias, ArrayArg, Control, KernelCall, ScratchArg, TensorArg
 from .plan_memory import MemoryPlan
 
 
@@ -75,6 +75,12 @@ def runtime_headers(model: LoweredModel) -> list[str]:
 def _context(model: LoweredModel, plan: MemoryPlan, name: str) -> dict[str, Any]:
     graph = model.graph
     arrays, symbols = _constant_arrays(model, name)
+    calls, seen = [], {}
+    for i, step in enumerate(model.steps):
+        if isinstance(step, KernelCall):
+            # One params struct per call: an op with several calls (an IF's copies) numbers them.
+            k = seen[step.op.index] = seen.get(step.op.index, -1) + 1
+            calls.append(_call(step, i, graph, plan, symbols, name, k))
     return {
         "name": name,
         "NAME": name.upper(),
@@ -82,11 +88,9 @@ def _context(model: LoweredModel, plan: MemoryPlan, name: str) -> dict[str, Any]
         "arena_bytes": plan.arena_bytes,
         "headers": runtime_headers(model),
         "arrays": arrays,
-        "calls": [
-            _call(step, i, graph, plan, symbols, name)
-            for i, step in enumerate(model.steps)
-            if isinstance(step, KernelCall)
-        ],
+        "calls": calls,
+        "statements": _statements(model.steps, calls, lambda t: "*" + tensor_pointer(
+            graph.tensor(t), plan, symbols, name)),
         "checks_status": any(c.returns_status for c in model.calls),
         "aliases": [
             c_comment(f"op {s.op.index} {s.op.kind}: tensor {s.target} is tensor {s.source}'s "
@@ -148,28 +152,62 @@ def _call(
     plan: MemoryPlan,
     symbols: dict[str, str],
     name: str,
+    repeat: int = 0,
 ) -> CCall:
     def arg(a: TensorArg | ArrayArg | ScratchArg) -> str:
         if isinstance(a, ArrayArg):
             return symbols[f"op{call.op.index}_{a.suffix}"]
         if isinstance(a, ScratchArg):
             return f"{name}_arena + {plan.scratch_offsets[step_index]}"
-        tensor = graph.tensor(a.tensor)
-        if tensor.is_const:
-            return symbols[f"t{tensor.index}"]
-        if tensor.is_variable:
-            return f"({tensor.ctype} *)({name}_state + {plan.state_offsets[tensor.index]})"
-        return f"({tensor.ctype} *)({name}_arena + {plan.offsets[tensor.index]})"
+        return tensor_pointer(graph.tensor(a.tensor), plan, symbols, name)
 
     return CCall(
         comment=c_comment(f"op {call.op.index}: {call.op.kind}"),
         function=call.function,
         params_type=call.params_type,
-        params_name=f"{name}_op{call.op.index}_params",
+        params_name=f"{name}_op{call.op.index}{f'_{repeat}' if repeat else ''}_params",
         params=_params(call),
         args=[arg(a) for a in call.args],
         returns_status=call.returns_status,
     )
+
+
+def tensor_pointer(tensor: Tensor, plan: MemoryPlan, symbols: dict[str, str], name: str) -> str:
+    """A C expression for a pointer to the tensor's bytes: flash, state or arena."""
+    if tensor.is_const:
+        return symbols[f"t{tensor.index}"]
+    if tensor.is_variable:
+        return f"({tensor.ctype} *)({name}_state + {plan.state_offsets[tensor.index]})"
+    return f"({tensor.ctype} *)({name}_arena + {plan.offsets[tensor.index]})"
+
+
+@dataclass(frozen=True)
+class CStatement:
+    """One statement of invoke(): a kernel call, or a line of control flow."""
+
+    indent: str
+    call: CCall | None = None
+    line: str = ""
+
+
+def _statements(steps, calls: list[CCall], condition) -> list[CStatement]:
+    """invoke()'s body: the calls in step order, inside the if/else/loop blocks of Control
+    steps; `condition(tensor index)` is the C test of a bool tensor's first element."""
+    pending = iter(calls)
+    depth, out = 1, []
+    for step in steps:
+        if isinstance(step, KernelCall):
+            out.append(CStatement("  " * depth, next(pending)))
+        elif isinstance(step, Control):
+            if step.kind in ("else", "end"):
+                depth -= 1
+            text = {"if": "if ({cond}) {{", "else": "}} else {{", "loop": "for (;;) {{",
+                    "break_unless": "if (!({cond})) break;", "end": "}}"}[step.kind]
+            cond = condition(step.cond) if step.cond >= 0 else ""
+            out.append(CStatement("  " * depth, line=text.format(cond=cond)))
+            if step.kind in ("if", "else", "loop"):
+                depth += 1
+    return out
 
 
 def _params(call: KernelCall) -> list[tuple[str, str]]:
@@ -235,7 +273,13 @@ class CState:
     reset() fills, one per variable tensor."""
 
     initial: list[str] | None
-    spans: list[tuple[int, int, int, str]]  # (offset, bytes, fill byte, comment)
+    # (offset, bytes, fill byte or None: copied from the initial image, comment)
+    spans: list[tuple[int, int, int | None, str]]
+
+    @property
+    def copies(self) -> bool:
+        """reset() copies some spans from a const image of the initial values."""
+        return any(fill is None for _, _, fill, _ in self.spans)
 
 
 def _state(graph: Graph, plan: MemoryPlan) -> CState | None:
@@ -248,9 +292,15 @@ def _state(graph: Graph, plan: MemoryPlan) -> CState | None:
     for t, offset in sorted(plan.state_offsets.items(), key=lambda item: item[1]):
         tensor = graph.tensor(t)
         fill = tensor.zero_point & 0xFF if tensor.dtype == "int8" and tensor.quant else 0
-        image[offset:offset + tensor.nbytes] = fill
-        spans.append((offset, tensor.nbytes, fill, c_comment(f"{tensor.label}")))
-    return CState(c_array_lines(image, "uint8_t") if image.any() else None, spans)
+        if tensor.initial is not None:  # what the model's initialisation assigns
+            initial = np.ascontiguousarray(tensor.initial).view(np.uint8).reshape(-1)
+            image[offset:offset + tensor.nbytes] = initial
+            spans.append((offset, tensor.nbytes, None, c_comment(f"{tensor.label}")))
+        else:
+            image[offset:offset + tensor.nbytes] = fill
+            spans.append((offset, tensor.nbytes, fill, c_comment(f"{tensor.label}")))
+    initial_lines = c_array_lines(image, "uint8_t") if image.any() else None
+    return CState(initial_lines, spans)
 
 
 def _io_tensor(tensor: Tensor, plan: MemoryPlan) -> CTensor:

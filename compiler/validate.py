@@ -40,13 +40,22 @@ WINDOW_OPTIONS = frozenset({
     "stride_h", "stride_w", "stride_d", "dilation_hfactor", "dilation_wfactor",
     "dilation_d_factor", "filter_height", "filter_width", "block_size",
 })
-# Ops that take no inputs at all (resource variables, initialisation calls).
-NO_INPUT_KINDS = frozenset({"VAR_HANDLE", "CALL_ONCE"})
 
 
 def validate_graph(graph: Graph) -> Graph:
     _check_ops_known(graph)
-    _check_structure(graph)
+    _check_subgraph_references(graph)
+    _check_graph(graph, main=True)
+    for k, subgraph in enumerate(graph.subgraphs, start=1):
+        try:
+            _check_graph(subgraph, main=False)
+        except TinycError as exc:  # the same checks, the subgraph named
+            raise type(exc)(f"subgraph {k}: {exc}") from None
+    return graph
+
+
+def _check_graph(graph: Graph, main: bool) -> None:
+    _check_structure(graph, main)
     used = set(graph.inputs) | set(graph.outputs)
     for op in graph.ops:
         used.update(t for t in op.inputs + op.outputs if t >= 0)
@@ -55,7 +64,6 @@ def validate_graph(graph: Graph) -> Graph:
     for op in graph.ops:
         _check_options(op)
     check(graph)
-    return graph
 
 
 def check_arena(arena_bytes: int, limit: int = DEFAULT_MAX_ARENA) -> None:
@@ -71,26 +79,55 @@ def check_arena(arena_bytes: int, limit: int = DEFAULT_MAX_ARENA) -> None:
 
 def _check_ops_known(graph: Graph) -> None:
     known = set(load_all()) | set(FOLDERS)
-    unknown: dict[str, list[int]] = {}
-    for op in graph.ops:
-        if op.kind not in known:
-            unknown.setdefault(op.kind, []).append(op.index)
+    unknown: dict[str, list[str]] = {}
+    for k, g in enumerate((graph, *graph.subgraphs)):
+        for op in g.ops:
+            if op.kind not in known:
+                unknown.setdefault(op.kind, []).append(f"{k}:{op.index}" if k else str(op.index))
     if unknown:
         listed = [f"{kind} ({_ops_at(indices)})" for kind, indices in sorted(unknown.items())]
         shown = ", ".join(listed[:6]) + (f" and {len(listed) - 6} more" if len(listed) > 6 else "")
         raise UnsupportedError(f"unsupported ops: {shown}; `tinyc ops` lists the supported ones")
 
 
-def _ops_at(indices: list[int]) -> str:
-    head = ", ".join(map(str, indices[:4]))
+def _ops_at(indices: list[str]) -> str:
+    """Where: op indices of the main graph, "k:i" for op i of subgraph k."""
+    head = ", ".join(indices[:4])
     more = f" and {len(indices) - 4} more" if len(indices) > 4 else ""
     return f"op{'s' if len(indices) > 1 else ''} {head}{more}"
 
 
 # --- 2. structure ---
 
+SUBGRAPH_OPTIONS = ("then_subgraph_index", "else_subgraph_index", "cond_subgraph_index",
+                    "body_subgraph_index", "init_subgraph_index")
+MAX_NESTING = 8  # IF/WHILE/CALL_ONCE subgraphs within subgraphs
 
-def _check_structure(graph: Graph) -> None:
+
+def _check_subgraph_references(graph: Graph) -> None:
+    """Control-flow ops name subgraphs 1..n (never the main one), without cycles."""
+    graphs = (graph, *graph.subgraphs)
+
+    def callees(g: Graph) -> list[tuple[Op, int]]:
+        return [(op, op.options[name]) for op in g.ops for name in SUBGRAPH_OPTIONS
+                if name in op.options]
+
+    for g in graphs:
+        for op, k in callees(g):
+            if not 1 <= k < len(graphs):
+                raise TinycError(f"{_op(op)} runs subgraph {k}, which does not exist (the model "
+                                 f"has subgraphs 1 to {len(graphs) - 1})")
+
+    def depth(k: int, path: tuple[int, ...]) -> int:
+        if k in path or len(path) > MAX_NESTING:
+            raise UnsupportedError(f"subgraph {k} is run from within itself, or nested more "
+                                   f"than {MAX_NESTING} deep (subgraphs {list(path)})")
+        return 1 + max((depth(c, path + (k,)) for _, c in callees(graphs[k])), default=0)
+
+    depth(0, ())
+
+
+def _check_structure(graph: Graph, main: bool = True) -> None:
     count = len(graph.tensors)
 
     def in_range(index: int, what: str) -> None:
@@ -98,7 +135,7 @@ def _check_structure(graph: Graph) -> None:
             raise TinycError(f"{what} is tensor {index}, which does not exist "
                              f"(the model has {count} tensors)")
 
-    if not graph.outputs:
+    if main and not graph.outputs:
         raise TinycError("the model has no outputs")
     for position, t in enumerate(graph.inputs):
         in_range(t, f"model input {position}")
@@ -133,9 +170,9 @@ def _check_structure(graph: Graph) -> None:
 def _check_op_structure(graph: Graph, op: Op, in_range) -> None:
     info = load_all().get(op.kind)
     optional = info.optional if info else frozenset()
-    if not op.outputs:
+    if not op.outputs and (info is None or info.outputs[0] > 0):
         raise TinycError(f"{_op(op)} has no outputs")
-    if not op.inputs and op.kind not in NO_INPUT_KINDS:
+    if not op.inputs and (info is None or info.inputs is None or info.inputs[0] > 0):
         raise TinycError(f"{_op(op)} has no inputs")
     if info is not None:
         for what, arity, actual in (("inputs", info.inputs, op.inputs),

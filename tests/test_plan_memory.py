@@ -57,11 +57,11 @@ def test_chain_of_layers_reuses_memory():
 
 def _live_ranges(compiled, step_index):
     """(start, end) arena ranges of the activations live at a step."""
-    from tinyc.plan_memory import _alias_roots, _buffers
+    from tinyc.plan_memory import alias_groups, live_buffers
 
     model, plan = compiled.model, compiled.plan
-    root, _ = _alias_roots(model)
-    for buf in _buffers(model, root):
+    root, _ = alias_groups(model)
+    for buf in live_buffers(model, root):
         if buf.first <= step_index <= buf.last:
             start = plan.offsets[int(buf.key[1:])]
             yield start, start + buf.size
@@ -98,22 +98,26 @@ def assert_no_live_overlap(compiled) -> None:
     Alias: the same bytes by construction). A tensor is live from the step that writes it (the
     first step for model inputs) to the last step that reads it (the last step for outputs)."""
     from tinyc.ops import Alias
-    from tinyc.plan_memory import _alias_roots
+    from tinyc.plan_memory import alias_groups, loop_regions
 
     model, plan = compiled.model, compiled.plan
     graph = model.graph
-    root, _ = _alias_roots(model)
+    root, _ = alias_groups(model)
     last_step = len(model.steps) - 1
     first = {t: 0 for t in graph.inputs}
     last = {t: last_step for t in graph.outputs}
     for i, step in enumerate(model.steps):
         reads = (step.source,) if isinstance(step, Alias) else step.tensors_read()
-        writes = (step.target,) if isinstance(step, Alias) else step.op.outputs
+        writes = (step.target,) if isinstance(step, Alias) else step.tensors_written()
         for t in reads:
             last[t] = max(last.get(t, i), i)
         for t in writes:
             first.setdefault(t, i)
             last.setdefault(t, i)
+    for start, end in loop_regions(model.steps):  # a value live into a loop is needed again
+        for t in first:
+            if first[t] < start <= last[t]:
+                last[t] = max(last[t], end)
     live = [t for t in first if t in plan.offsets]
     for i in range(len(model.steps)):
         now = [t for t in live if first[t] <= i <= last[t]]

@@ -70,9 +70,13 @@ class KernelCall:
     # The kernel returns int, non-zero when its input was out of range (a run-time index):
     # invoke() then returns non-zero too, as TFLM's Invoke does.
     returns_status: bool = False
+    writes: tuple[int, ...] = ()  # tensors written; default: the op's outputs
 
     def tensors_read(self) -> tuple[int, ...]:
         return self.reads or tuple(a.tensor for a in self.args if isinstance(a, TensorArg))
+
+    def tensors_written(self) -> tuple[int, ...]:
+        return self.writes or self.op.outputs
 
 
 @dataclass(frozen=True)
@@ -89,7 +93,28 @@ class Alias:
     offset: int = 0  # bytes
 
 
-Step = KernelCall | Alias
+@dataclass(frozen=True)
+class Control:
+    """A line of structured control flow in invoke() (IF and WHILE, ops/control_flow.py):
+      "if"            run what follows if the first element of bool tensor `cond` is true,
+      "else"          ... otherwise what follows this,
+      "loop"          repeat what follows,
+      "break_unless"  leaving the loop unless the first element of `cond` is true,
+      "end"           closing the innermost "if" or "loop".
+    The planner keeps every buffer that is live into a loop live to its end."""
+
+    op: Op
+    kind: str
+    cond: int = -1  # the bool tensor "if" and "break_unless" test
+
+    def tensors_read(self) -> tuple[int, ...]:
+        return (self.cond,) if self.cond >= 0 else ()
+
+    def tensors_written(self) -> tuple[int, ...]:
+        return ()
+
+
+Step = KernelCall | Alias | Control
 # A lowering gives one step, or several for an op with several outputs (a SPLIT into views).
 Lowering = Callable[[Graph, Op], "Step | tuple[Step, ...]"]
 

@@ -95,6 +95,8 @@ def verify_model(
     (ignored when `compiled` is given)."""
     compiled = compiled or compile_model(model_path, scratch=scratch, max_arena=max_arena)
     host = build_host_model(compiled.files, compiled.name)
+    if compiled.plan.state_bytes:
+        host.reset()  # one library per sources and process: an earlier run left its state
     graph = compiled.model.graph
     runners: dict[str, Runner] = {"tflm": tflm_runner(model_path, len(graph.outputs))}
     if litert:
