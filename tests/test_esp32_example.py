@@ -1,7 +1,10 @@
-"""examples/esp32_breathing: the committed generated model is what tinyc produces now, every
-firmware build uses the same sources, the breath simulated on the host follows the sine (and
-matches TFLM step by step), and the model plus the application logic cross-compile cleanly for
-32-bit microcontrollers.
+"""examples/esp32_breathing: the committed generated model (the Arduino IDE's, which has no
+pre-build step) is what tinyc produces now, the ESP-IDF and PlatformIO builds compile the model
+from the .tflite at build time (tinyc_add_model, tinyc's pre-build script: run here through
+stand-ins for ESP-IDF's CMake passes and PlatformIO's environment), every build uses the same
+application sources, the breath simulated on the host follows the sine (and matches TFLM step by
+step), and the model plus the application logic cross-compile cleanly for 32-bit
+microcontrollers.
 
 Flash and RAM sizes of the cross builds are printed: run with `-s` to see them.
 """
@@ -77,31 +80,43 @@ def test_committed_generated_sources_equal_a_fresh_compile(tmp_path):
 
 
 def test_every_build_uses_the_same_sources():
-    """Arduino compiles the sketch folder; PlatformIO's src_dir is that folder; ESP-IDF's main
-    component lists the same files. No build keeps a copy of its own."""
+    """Arduino compiles the sketch folder with the committed model; PlatformIO's src_dir is that
+    folder, less the committed model, which its pre-build step compiles from the .tflite; the
+    ESP-IDF main component lists the same application files and compiles the model with
+    tinyc_add_model. No build keeps a copy of its own."""
     ino = (SKETCH / "esp32_breathing.ino").read_text()
     assert '#include "src/breathing.h"' in ino
 
-    pio = configparser.ConfigParser()
+    pio = configparser.ConfigParser(inline_comment_prefixes=(";",))
     pio.read(EXAMPLE / "platformio.ini")
     assert (EXAMPLE / pio["platformio"]["src_dir"]).resolve() == SKETCH.resolve()
     env = pio["env:esp32dev"]
     assert (env["board"], env["framework"], env["platform"]) == ("esp32dev", "arduino",
                                                                  "espressif32")
+    assert env["build_src_filter"].split() == ["+<*>", "-<src/generated/>"]
+    assert env["extra_scripts"] == "pre:tinyc_prebuild.py"
+    assert (EXAMPLE / "tinyc_prebuild.py").is_file()
+    model, name = env["custom_tinyc_models"].split()
+    assert ((EXAMPLE / model).resolve(), name) == (MODEL.resolve(), "sine_model")
 
     cmake = (EXAMPLE / "esp_idf" / "main" / "CMakeLists.txt").read_text()
     shared = re.search(r'set\(shared_src "\$\{CMAKE_CURRENT_LIST_DIR\}/([^"]+)"\)', cmake)
     assert shared, "main/CMakeLists.txt must set shared_src"
     assert (EXAMPLE / "esp_idf" / "main" / shared[1]).resolve() == SHARED_SRC.resolve()
-    for source in SHARED_SOURCES:
-        assert f'"${{shared_src}}/{source.relative_to(SHARED_SRC).as_posix()}"' in cmake
+    assert '"${shared_src}/breathing.cpp"' in cmake
+    assert "generated/sine_model.cpp" not in cmake, "ESP-IDF compiles the model at build time"
+    added = re.search(r'tinyc_add_model\(\$\{COMPONENT_LIB\} "\$\{CMAKE_CURRENT_LIST_DIR\}/'
+                      r'([^"]+)"\s+NAME sine_model\)', cmake)
+    assert added, "main/CMakeLists.txt must call tinyc_add_model"
+    assert (EXAMPLE / "esp_idf" / "main" / added[1]).resolve() == MODEL.resolve()
     assert "idf_component_register(" in cmake and '"main.cpp"' in cmake
     assert "include($ENV{IDF_PATH}/tools/cmake/project.cmake)" in (
         EXAMPLE / "esp_idf" / "CMakeLists.txt").read_text()
     assert "driver/ledc.h" in (EXAMPLE / "esp_idf" / "main" / "main.cpp").read_text()
 
     for name in ("breathing.cpp", "breathing.h", "sine_model.cpp"):
-        found = [p.relative_to(EXAMPLE) for p in EXAMPLE.rglob(name)]
+        found = [p.relative_to(EXAMPLE) for p in EXAMPLE.rglob(name)
+                 if ".pio" not in p.parts and "build" not in p.parts]
         assert len(found) == 1, f"{name}: one copy expected, found {found}"
 
 
@@ -333,6 +348,126 @@ def test_esp_idf_main_compiles(std, tmp_path):
     run_checked([*HOST_CXX, f"-std={std}", "-I", str(stubs), "-I", str(SHARED_SRC),
                  str(EXAMPLE / "esp_idf" / "main" / "main.cpp"), "-c",
                  "-o", str(tmp_path / "main.o")])
+
+
+# --- the model compiled at build time: ESP-IDF's CMake passes and PlatformIO, stand-ins ---
+
+IDF_PROJECT = """\
+cmake_minimum_required(VERSION 3.16)
+project(esp32_breathing_standin C CXX)
+# As ESP-IDF's idf_component_register in the real pass: sources and include folders relative to
+# the component, a static library per component, COMPONENT_LIB set for what follows.
+function(idf_component_register)
+  cmake_parse_arguments(_ "" "" "SRCS;INCLUDE_DIRS;REQUIRES;PRIV_REQUIRES" ${ARGN})
+  get_filename_component(component "${CMAKE_CURRENT_SOURCE_DIR}" NAME)
+  add_library(__idf_${component} STATIC ${__SRCS})
+  target_include_directories(__idf_${component} PUBLIC ${__INCLUDE_DIRS})
+  set(COMPONENT_LIB __idf_${component} PARENT_SCOPE)
+endfunction()
+include_directories("@STUBS@")
+set(ESP_PLATFORM 1)
+add_subdirectory("@MAIN@" main)
+"""
+
+EARLY_EXPANSION = """\
+macro(idf_component_register)
+  set(__component_registered 1)
+  return()
+endmacro()
+set(CMAKE_BUILD_EARLY_EXPANSION 1)
+function(get_requirements)
+  include(${COMPONENT_DIR}/CMakeLists.txt)
+  file(WRITE ${OUT} "registered=${__component_registered}")
+endfunction()
+get_requirements()
+"""
+
+
+def included_headers(command: list[str], cwd: Path) -> list[Path]:
+    """The headers a compile command reads (gcc -MM), resolved."""
+    out = run_checked([*command, "-MM", "-MF", "/dev/stdout"], cwd=cwd)
+    words = out.replace("\\\n", " ").split()[1:]
+    return [(cwd / w).resolve() for w in words if w.endswith(".h")]
+
+
+def test_esp_idf_main_component_compiles_the_model_at_build_time(tmp_path):
+    """main/CMakeLists.txt in ESP-IDF's two passes: the early one (script mode) stops at
+    idf_component_register; the real one runs tinyc_add_model, which compiles the .tflite, and
+    breathing.cpp includes that build-time header, not the Arduino IDE's committed copy."""
+    cmake = tool("", "cmake")
+    tool("", "g++")
+    main_dir = EXAMPLE / "esp_idf" / "main"
+    (tmp_path / "early.cmake").write_text(EARLY_EXPANSION)
+    run_checked([cmake, "-DESP_PLATFORM=1", f"-DCOMPONENT_DIR={main_dir}",
+                 f"-DOUT={tmp_path / 'early.txt'}", "-P", str(tmp_path / "early.cmake")])
+    assert (tmp_path / "early.txt").read_text() == "registered=1"
+
+    stubs = write_stubs(tmp_path / "stubs", IDF_STUBS)
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "CMakeLists.txt").write_text(
+        IDF_PROJECT.replace("@STUBS@", stubs.as_posix()).replace("@MAIN@", main_dir.as_posix()))
+    build = tmp_path / "build"
+    tinyc = f"{sys.executable};-m;tinyc"
+    run_checked([cmake, "-S", str(project), "-B", str(build),
+                 "-G", "Ninja" if shutil.which("ninja") else "Unix Makefiles",
+                 f"-DTINYC_EXECUTABLE={tinyc}", "-DCMAKE_EXPORT_COMPILE_COMMANDS=ON",
+                 "-DCMAKE_CXX_FLAGS=-std=gnu++20 -Wall -Wextra -Werror -fno-exceptions "
+                 "-fno-rtti"])
+    log = run_checked([cmake, "--build", str(build)])
+    assert "tinyc: compiling" in log
+    generated = build / "main" / "tinyc-generated" / "sine_model"
+    committed = (GENERATED / "sine_model.cpp").read_bytes()
+    assert (generated / "sine_model.cpp").read_bytes() == committed
+
+    commands = json.loads((build / "compile_commands.json").read_text())
+    (entry,) = [c for c in commands if c["file"].endswith("breathing.cpp")]
+    command = entry["command"].split()
+    command = [w for i, w in enumerate(command) if w != "-c" and command[i - 1] != "-o"
+               and w != "-o" and not w.endswith(".o")]
+    headers = included_headers(command, Path(entry["directory"]))
+    assert (generated / "sine_model.h").resolve() in headers
+    assert (GENERATED / "sine_model.h").resolve() not in headers
+
+
+def test_platformio_prebuild_compiles_the_model(tmp_path):
+    """The example's pre-build shim runs the script tinyc ships, with platformio.ini's options:
+    the model lands in the build folder, on the include path, and is the one built; the
+    committed copy is filtered out (build_src_filter), so there is exactly one sine_model.cpp."""
+    from test_cmake import FakePlatformIOEnv, run_platformio_script
+
+    pio = configparser.ConfigParser(inline_comment_prefixes=(";",))
+    pio.read(EXAMPLE / "platformio.ini")
+    options = {k: v for k, v in pio["env:esp32dev"].items() if k.startswith("custom_")}
+    options["custom_tinyc"] = f"{sys.executable} -m tinyc"
+    env = FakePlatformIOEnv(EXAMPLE, options, build_dir=tmp_path / "build")
+    run_platformio_script(EXAMPLE / "tinyc_prebuild.py", env)
+    (out,) = env.appended["CPPPATH"]
+    out = Path(out)
+    assert (out / "sine_model.cpp").read_bytes() == (GENERATED / "sine_model.cpp").read_bytes()
+
+    excluded = [f[2:-1] for f in pio["env:esp32dev"]["build_src_filter"].split()
+                if f.startswith("-<")]
+    built = [p for p in SKETCH.rglob("*") if p.suffix in (".cpp", ".ino")
+             and not any(p.relative_to(SKETCH).as_posix().startswith(e) for e in excluded)]
+    built += [p for _, folder in env.sources for p in Path(folder).rglob("*.cpp")]
+    assert sorted(p.name for p in built) == ["breathing.cpp", "esp32_breathing.ino",
+                                             "sine_model.cpp"]
+    if shutil.which("g++"):
+        headers = included_headers(["g++", "-std=gnu++11", "-I", str(SHARED_SRC), "-I",
+                                    str(out), str(SHARED_SRC / "breathing.cpp")], tmp_path)
+        assert (out / "sine_model.h").resolve() in headers
+        assert (GENERATED / "sine_model.h").resolve() not in headers
+
+
+def test_without_a_prebuild_step_the_committed_model_is_used(tmp_path):
+    """The Arduino IDE (and the host simulation) put no generated folder on the include path:
+    breathing.cpp then includes the committed copy."""
+    if not shutil.which("g++"):
+        pytest.skip("g++ not found")
+    headers = included_headers(["g++", "-std=gnu++11", "-I", str(SHARED_SRC),
+                                str(SHARED_SRC / "breathing.cpp")], tmp_path)
+    assert (GENERATED / "sine_model.h").resolve() in headers
 
 
 # --- cross-compilation ---

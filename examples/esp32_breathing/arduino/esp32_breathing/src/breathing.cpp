@@ -1,6 +1,19 @@
 #include "breathing.h"
 
+// The model. The ESP-IDF and PlatformIO builds compile it from sine_model_quantized.tflite at
+// build time (tinyc_add_model in esp_idf/main/CMakeLists.txt, tinyc's pre-build script in
+// platformio.ini) and put that folder on the include path; the Arduino IDE has no pre-build
+// step and builds the copy committed in generated/ (`make model` refreshes it).
+#if defined(__has_include)
+#if __has_include(<sine_model.h>)
+#define BREATHING_MODEL_BUILT_BY_TINYC 1
+#endif
+#endif
+#if defined(BREATHING_MODEL_BUILT_BY_TINYC)
+#include <sine_model.h>
+#else
 #include "generated/sine_model.h"
+#endif
 
 namespace breathing {
 

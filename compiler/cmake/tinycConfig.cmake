@@ -1,0 +1,3 @@
+# find_package(tinyc CONFIG) support: cmake -Dtinyc_DIR="$(tinyc --cmake-dir)" ...
+# Gives tinyc_add_model(); see tinyc.cmake beside this file.
+include("${CMAKE_CURRENT_LIST_DIR}/tinyc.cmake")
