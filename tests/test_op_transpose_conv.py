@@ -10,12 +10,19 @@
 - Keras Conv2DTranspose converted by TensorFlow: strides 1 and 2, SAME and VALID, with and
   without bias, with relu (fused into the op, as the converter does when there is a bias), in
   int8, float32 and 16x8.
+- no scratch: no TRANSPOSE_CONV call asks for one (any policy), and the seanet model's arena
+  is at most TFLM's activation plan ("head"); the tap lists are the (input row, filter row)
+  pairs TFLM's scatter loops reach each output row with, in its order; the float grid is
+  sensitive to the summation order (another order gives other bytes for the "deep" model).
+- on an emulated Cortex-M4 (m4bench), where the per-value sums are out of line: int8, 16x8
+  and the seanet model.
 - rejections name the op and the option; the generated code builds with -Werror.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import shutil
 import subprocess
 
@@ -24,13 +31,14 @@ import pytest
 
 from tinyc import compile_to_folder
 from tinyc.errors import UnsupportedError
-from tinyc.ops import KernelCall
-from tinyc.ops.transpose_conv import transpose_padding
+from tinyc.ops import KernelCall, ScratchArg
+from tinyc.ops.transpose_conv import tap_lists, transpose_padding
 from tinyc.pipeline import compile_model
 from tinyc.read_tflite import read_model
 from tinyc.verify.compare import tflm_runner
+from tinyc.verify.tflm_memory import tflm_arena
 
-from conftest import assert_bit_exact, shared_model
+from conftest import M4BENCH, assert_bit_exact, assert_bit_exact_on_m4, needs_m4, shared_model
 from flatbuffer_models import OperatorSpec, TensorSpec, tflite_model
 from tflite_builders import cached_model, quiet_tensorflow, representative_samples
 
@@ -199,14 +207,93 @@ def test_seanet_16x8_transpose_conv_model():
     assert_bit_exact(path, 20)
 
 
-@pytest.mark.parametrize("scratch", ["never", "auto"])
-def test_scratch_is_always_given(scratch):
-    """The accumulator has no scratch-free fallback: every policy plans it in the arena."""
-    compiled = compile_model(grid_path("int8", "s2-same-3x3"), scratch=scratch)
-    (call,) = [s for s in compiled.model.steps if isinstance(s, KernelCall)]
-    assert call.fallback is None and call.scratch_bytes == 1 * 8 * 10 * 4 * 4
-    assert list(compiled.plan.scratch_offsets) == [0]
-    assert_bit_exact(grid_path("16x8", "deep"), 4, scratch=scratch)
+def test_seanet_arena_within_tflm_and_no_scratch():
+    """The gather kernels need no accumulator: tinyc's arena for the seanet model is the input
+    and output only, at most TFLM's activation plan (which holds TFLM's int64 scratch too)."""
+    path = shared_model("wider/seanet_transpose_conv4_i16.tflite")
+    compiled = compile_model(path)
+    calls = [s for s in compiled.model.steps if isinstance(s, KernelCall)]
+    assert [c.op.kind for c in calls] == ["TRANSPOSE_CONV"]
+    assert_no_scratch(calls)
+    assert compiled.plan.scratch_offsets == {}
+    head = tflm_arena(path, input_count=2)["head"]
+    assert compiled.plan.arena_bytes <= head, (compiled.plan.arena_bytes, head)
+    graph = read_model(path)
+    io_bytes = sum(graph.tensor(t).nbytes for t in (*graph.inputs, *graph.outputs))
+    assert compiled.plan.arena_bytes < io_bytes + 64  # nothing but the tensors (and alignment)
+
+
+def assert_no_scratch(calls) -> None:
+    for call in calls:
+        assert call.scratch_bytes == 0 and call.fallback is None, call.function
+        assert not any(isinstance(a, ScratchArg) for a in call.args), call.function
+
+
+@pytest.mark.parametrize("scratch", ["never", "auto", "always"])
+@pytest.mark.parametrize("kind", list(TYPES))
+def test_no_scratch_under_any_policy(kind, scratch):
+    compiled = compile_model(grid_path(kind, "s2-same-3x3"), scratch=scratch)
+    assert_no_scratch([s for s in compiled.model.steps if isinstance(s, KernelCall)])
+    assert compiled.plan.scratch_offsets == {}
+    if scratch != "auto":
+        assert_bit_exact(grid_path(kind, "deep"), 4, scratch=scratch)
+
+
+TAP_GEOMETRIES = [  # (output size, input size, stride, pad, filter size)
+    (o, i, s, p, f)
+    for f in (1, 2, 3, 4, 5) for s in (1, 2, 3, 7) for i in (1, 2, 5) for p in (0, 1, 2)
+    for o in {1, (i - 1) * s + f, i * s, i * s + 3}
+]
+
+
+def test_tap_lists_are_tflm_scatter_order():
+    """For each output row, the (input row, filter row) pairs TFLM's scatter loops reach it
+    with, in the order they reach it, are the kernel's list: count rows from the first, filter
+    row dropping by the stride."""
+    for out_size, in_size, stride, pad, filter_size in TAP_GEOMETRIES:
+        reached = {o: [] for o in range(out_size)}
+        for i in range(in_size):  # TFLM: in_y outer, filter_y inner, bounds tested
+            for f in range(filter_size):
+                o = i * stride - pad + f
+                if 0 <= o < out_size:
+                    reached[o].append((i, f))
+        table = tap_lists(out_size, in_size, stride, pad, filter_size)
+        assert table.shape == (out_size, 3) and table.dtype == np.int32
+        for o, (count, first, tap) in enumerate(table.tolist()):
+            listed = [(first + k, tap - k * stride) for k in range(count)]
+            assert listed == reached[o], (out_size, in_size, stride, pad, filter_size, o)
+
+
+def test_float_order_matters_for_these_sums():
+    """The float grid can catch a kernel that adds in another order: for the "deep" model's
+    sums, TFLM's order (in_y, in_x, in_channel ascending) gives the TFLM bytes while summing
+    the same float32 products by input channel first, or backwards, does not."""
+    path = grid_path("float32", "deep")
+    graph = read_model(path)
+    (op,) = graph.ops
+    w = graph.tensor(op.inputs[1]).data
+    bias = graph.tensor(op.inputs[3]).data
+    x = np.random.default_rng(3).uniform(-4, 4, graph.tensor(op.inputs[2]).shape)
+    x = x.astype(np.float32)
+    (expected,) = tflm_runner(path, 1)([x])
+    out_h, out_w = graph.tensor(op.outputs[0]).shape[1:3]
+    pad = transpose_padding("SAME", out_h, 3, 2)
+    orders = {"tflm": lambda terms: terms, "reversed": lambda terms: terms[::-1],
+              "channel-major": lambda terms: sorted(terms, key=lambda t: (t[2], t[0], t[1]))}
+    results = {}
+    for name, order in orders.items():
+        out = np.zeros(expected.shape, np.float32)
+        for oy in range(out_h):
+            for ox in range(out_w):
+                terms = [(iy, ix, c) for iy in range(x.shape[1]) for ix in range(x.shape[2])
+                         for c in range(x.shape[3])
+                         if 0 <= oy + pad - 2 * iy < 3 and 0 <= ox + pad - 2 * ix < 3]
+                acc = np.zeros(w.shape[0], np.float32)
+                for iy, ix, c in order(terms):
+                    acc = acc + x[0, iy, ix, c] * w[:, oy + pad - 2 * iy, ox + pad - 2 * ix, c]
+                out[0, oy, ox] = acc + bias
+        results[name] = out.tobytes() == np.asarray(expected).tobytes()
+    assert results == {"tflm": True, "reversed": False, "channel-major": False}
 
 
 def keras_tconv_model(key: str, mode: str, layer, shape=(5, 6, 3)):
@@ -298,6 +385,35 @@ def test_unsupported_is_named(name, tmp_path):
     data = tconv_model(kind, (1, 4, 4, 3), (4, 3, 3), (2, 2), "SAME", **options)
     message = unsupported_message(data, tmp_path)
     assert "op 0 (TRANSPOSE_CONV)" in message and expected in message, message
+
+
+# --- on an emulated Cortex-M4 (the per-value sums are out of line there) ---
+# Integer kernels only: arm-none-eabi-g++ contracts float multiply-adds into fused ones unless
+# built with -ffp-contract=off (m4bench does not pass it), for TFLM's scatter order as for this.
+
+
+@needs_m4
+@pytest.mark.parametrize("name", ["int8-deep", "int8-s1x2-valid-3x4-batch2",
+                                  "16x8-odd-output-size"])
+def test_matches_tflm_on_m4(name, tmp_path):
+    kind, case = name.split("-", 1)
+    assert_bit_exact_on_m4(grid_path(kind, case), tmp_path)
+
+
+@needs_m4
+def test_seanet_matches_tflm_on_m4(tmp_path):
+    """Two inputs (output_shape, then the activations): m4bench reads them one after the other
+    from one file."""
+    path = shared_model("wider/seanet_transpose_conv4_i16.tflite")
+    compile_to_folder(path, tmp_path / "gen", name="model")
+    sample = np.random.default_rng(9).integers(-32768, 32768, (1, 2, 80, 16)).astype(np.int16)
+    shape = np.array([1, 4, 162, 8], np.int32)
+    (tmp_path / "input.bin").write_bytes(shape.tobytes() + sample.tobytes())
+    result = subprocess.run([str(M4BENCH), str(tmp_path / "gen"), "model", "--input",
+                             str(tmp_path / "input.bin")], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    (expected,) = tflm_runner(path, 1)([shape, sample])
+    assert json.loads(result.stdout)["output_hex"][0][0] == np.asarray(expected).tobytes().hex()
 
 
 # --- the generated code under firmware warnings ---

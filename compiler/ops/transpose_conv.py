@@ -12,6 +12,9 @@ in_channels], input, optional bias. Prepare does:
     CalculateActivationRangeQuantized (on int16 limits for 16x8);
   - for 16x8, a 16-bit bias is widened to the int64 the kernel takes (done here, at compile time);
     an int32 bias would be read as int64 by TFLM, so it is refused.
+The kernels gather (runtime/transpose_conv.h): each output pixel is summed from the input pixels
+that reach it, listed here per output row and column (`tap_lists`), and requantized at once, so
+unlike TFLM they need no scratch accumulator; float sums take their products in TFLM's order.
 The float kernel reads the fused activation through TfLiteConvParams, whose `activation` field is
 at the same offset as TfLiteTransposeConvParams', so it is the same value.
 """
@@ -27,7 +30,6 @@ from . import (
     ArrayArg,
     ConstArray,
     KernelCall,
-    ScratchArg,
     TensorArg,
     optional_input,
     register,
@@ -49,8 +51,8 @@ SIGNATURES = {
 @register("TRANSPOSE_CONV", types="int8, int16, float32", inputs=(3, 4), optional=(3,),
           notes="int16 is 16x8 (int8 weights); per-channel or per-tensor int8 weights (zero "
                 "point 0); bias optional (int32; int64 or int16 for 16x8); SAME/VALID padding, "
-                "any stride; fused NONE/RELU/RELU6/RELU_N1_TO_1; int8 and 16x8 sum into an "
-                "int32/int64 scratch of the output's size in the arena, as TFLM")
+                "any stride; fused NONE/RELU/RELU6/RELU_N1_TO_1; computed output pixel by "
+                "output pixel (no scratch, unlike TFLM's int32/int64 accumulator)")
 def lower_transpose_conv(graph: Graph, op: Op) -> KernelCall:
     if len(op.inputs) not in (3, 4) or len(op.outputs) != 1 or min(op.inputs[:3]) < 0:
         raise unsupported(op, f"{len(op.inputs)} inputs and {len(op.outputs)} outputs (expected "
@@ -95,10 +97,11 @@ def lower_transpose_conv(graph: Graph, op: Op) -> KernelCall:
     out_h, out_w = y.shape[1:3]
     pad_h = transpose_padding(padding, out_h, filter_h, stride_h)
     pad_w = transpose_padding(padding, out_w, filter_w, stride_w)
-    largest = max(x.size, w.size, y.size * 8 + 7, in_h * stride_h + filter_h,
-                  in_w * stride_w + filter_w)
+    largest = max(x.size, w.size, y.size)  # element offsets in the kernels
     if largest > INT32_MAX:
-        raise unsupported(op, f"tensors or offsets of {largest} overflow int32")
+        raise unsupported(op, f"tensors of {largest} elements overflow int32 offsets")
+    rows = tap_lists(out_h, in_h, stride_h, pad_h, filter_h)
+    cols = tap_lists(out_w, in_w, stride_w, pad_w, filter_w)
     geometry = (
         ("batches", batches),
         ("input_height", in_h),
@@ -109,54 +112,84 @@ def lower_transpose_conv(graph: Graph, op: Op) -> KernelCall:
         ("output_height", out_h),
         ("output_width", out_w),
         ("output_depth", out_c),
-        ("stride_height", stride_h),
-        ("stride_width", stride_w),
-        ("pad_height", pad_h),
-        ("pad_width", pad_w),
+        # taps back from one contributing input row (column) to the next; taken only where two
+        # or more reach one output row (column), so the stride is below the filter's size
+        ("filter_row_step", stride_h * filter_w if rows[:, 0].max() > 1 else 0),
+        ("filter_col_step", stride_w if cols[:, 0].max() > 1 else 0),
     )
-    # [O, H, W, I] -> [H, W, I, O]: the kernels' innermost loop runs over output channels
-    filter_hwio = np.ascontiguousarray(w.data.transpose(1, 2, 3, 0)).ravel()
+    tap_arrays = (ConstArray("rows", "int32_t", rows.ravel()),
+                  ConstArray("cols", "int32_t", cols.ravel()))
     if suffix == "f32":
         act_min, act_max = float_activation_range(activation)
         bias_values = bias.data if bias is not None else np.zeros(out_c, np.float32)
+        # [O, H, W, I] -> [H, W, I, O]: the innermost loop runs over output channels, as TFLM's
+        filter_hwio = np.ascontiguousarray(w.data.transpose(1, 2, 3, 0)).ravel()
         return KernelCall(
             op=op, function="tinyc_transpose_conv_f32", header="transpose_conv.h",
             params_type="tinyc_transpose_conv_f32_params",
             params=geometry + (("activation_min", act_min), ("activation_max", act_max)),
-            args=(TensorArg(x.index), ArrayArg("filter"), ArrayArg("bias"), TensorArg(y.index)),
+            args=(TensorArg(x.index), ArrayArg("filter"), ArrayArg("bias"), ArrayArg("rows"),
+                  ArrayArg("cols"), TensorArg(y.index)),
             arrays=(ConstArray("filter", "float", filter_hwio.astype(np.float32)),
-                    ConstArray("bias", "float", np.asarray(bias_values, np.float32).ravel())),
+                    ConstArray("bias", "float", np.asarray(bias_values, np.float32).ravel()))
+            + tap_arrays,
         )
     require_per_tensor(op, x, y)
     multipliers, shifts = _multipliers(op, x, w, y, out_c)
+    quant_arrays = (ConstArray("multiplier", "int32_t", np.array(multipliers, np.int32)),
+                    ConstArray("shift", "int8_t", np.array(shifts, np.int8)))
+    filter_array = ConstArray("filter", "int8_t", w.data.astype(np.int8).ravel())  # OHWI
     if suffix == "s8":
         act_min, act_max = activation_range(activation, y.scale, y.zero_point)
-        quant = (("input_offset", -x.zero_point), ("output_offset", y.zero_point))
         bias_values = (bias.data.astype(np.int32) if bias is not None
                        else np.zeros(out_c, np.int32))
         _check_int32_range(op, bias_values, w.data, x.zero_point)
-        bias_array = ConstArray("bias", "int32_t", bias_values.ravel())
-        scratch = y.size * 4
-    else:
-        act_min, act_max = activation_range(activation, y.scale, y.zero_point, INT16_MIN,
-                                            INT16_MAX)
-        quant = ()
-        bias_values = (bias.data.astype(np.int64) if bias is not None
-                       else np.zeros(out_c, np.int64)).ravel()
-        _check_int64_range(op, bias_values, filter_h * filter_w * in_c, shifts)
-        bias_array = ConstArray("bias", "int64_t", bias_values)
-        scratch = y.size * 8 + 7  # + 7: room to start the int64 sums on an 8-byte boundary
+        # input_offset * (the sum of each tap's weights), per output channel and tap: within
+        # int32 by _check_int32_range (|input_offset| <= the largest |x + input_offset|)
+        tap_offsets = -x.zero_point * w.data.astype(np.int64).sum(axis=3).ravel()
+        return KernelCall(
+            op=op, function="tinyc_transpose_conv_s8", header="transpose_conv.h",
+            params_type="tinyc_transpose_conv_s8_params",
+            params=geometry + (("output_offset", y.zero_point), ("activation_min", act_min),
+                               ("activation_max", act_max)),
+            args=(TensorArg(x.index), ArrayArg("filter"), ArrayArg("bias"),
+                  ArrayArg("tap_offsets"), ArrayArg("multiplier"), ArrayArg("shift"),
+                  ArrayArg("rows"), ArrayArg("cols"), TensorArg(y.index)),
+            arrays=(filter_array, ConstArray("bias", "int32_t", bias_values.ravel()),
+                    ConstArray("tap_offsets", "int32_t", tap_offsets.astype(np.int32)))
+            + quant_arrays + tap_arrays,
+        )
+    act_min, act_max = activation_range(activation, y.scale, y.zero_point, INT16_MIN, INT16_MAX)
+    bias_values = (bias.data.astype(np.int64) if bias is not None
+                   else np.zeros(out_c, np.int64)).ravel()
+    _check_int64_range(op, bias_values, filter_h * filter_w * in_c, shifts)
     return KernelCall(
-        op=op, function=f"tinyc_transpose_conv_{suffix}", header="transpose_conv.h",
-        params_type=f"tinyc_transpose_conv_{suffix}_params",
-        params=geometry + quant + (("activation_min", act_min), ("activation_max", act_max)),
+        op=op, function="tinyc_transpose_conv_s16", header="transpose_conv.h",
+        params_type="tinyc_transpose_conv_s16_params",
+        params=geometry + (("activation_min", act_min), ("activation_max", act_max)),
         args=(TensorArg(x.index), ArrayArg("filter"), ArrayArg("bias"), ArrayArg("multiplier"),
-              ArrayArg("shift"), TensorArg(y.index), ScratchArg()),
-        arrays=(ConstArray("filter", "int8_t", filter_hwio.astype(np.int8)), bias_array,
-                ConstArray("multiplier", "int32_t", np.array(multipliers, np.int32)),
-                ConstArray("shift", "int8_t", np.array(shifts, np.int8))),
-        scratch_bytes=scratch,
+              ArrayArg("shift"), ArrayArg("rows"), ArrayArg("cols"), TensorArg(y.index)),
+        arrays=(filter_array, ConstArray("bias", "int64_t", bias_values)) + quant_arrays
+        + tap_arrays,
     )
+
+
+def tap_lists(out_size: int, in_size: int, stride: int, pad: int,
+              filter_size: int) -> np.ndarray:
+    """Per output row (or column) o, the input rows that reach it: [count, first input row,
+    its filter row], int32 [out_size, 3] ([0, 0, 0] for a row no input reaches).
+
+    Input row i reaches output row o through filter row f = o + pad - i * stride when
+    0 <= f < filter_size (TFLM: out_y = in_y * stride - pad + filter_y). Those i are consecutive:
+    ascending, as TFLM's scatter adds them, with f dropping by `stride` from one to the next.
+    """
+    o_pad = np.arange(out_size, dtype=np.int64) + pad  # = i * stride + f
+    first = np.maximum(0, -((filter_size - 1 - o_pad) // stride))  # ceil((o+pad+1-filter)/stride)
+    count = np.maximum(0, np.minimum(in_size - 1, o_pad // stride) - first + 1)
+    reached = count > 0
+    table = np.stack([count, np.where(reached, first, 0),
+                      np.where(reached, o_pad - first * stride, 0)], axis=1)
+    return table.astype(np.int32)
 
 
 def transpose_padding(padding: str, out_size: int, filter_size: int, stride: int) -> int:
