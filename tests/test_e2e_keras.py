@@ -2,7 +2,9 @@
 
 Each model mixes the op families the way real networks do (conv stacks, residual ADD, concatenated
 branches, pooling, Flatten, Dense, the common output activations), so lowering, folding and the
-memory plan meet each other; every output byte must equal TFLM's.
+memory plan meet each other; every output byte must equal TFLM's. Each is converted the ways users
+convert: full int8, 16x8 (int16 activations, int8 weights), int8 with uint8 input and output
+(`inference_input_type = inference_output_type = tf.uint8`: a QUANTIZE at each end), and float32.
 """
 
 from __future__ import annotations
@@ -13,7 +15,13 @@ from tinyc import compile_model
 from tinyc.read_tflite import read_model
 
 from conftest import assert_bit_exact
-from tflite_builders import single_layer_model
+from tflite_builders import (
+    cached_model,
+    keras_model,
+    quiet_tensorflow,
+    representative_samples,
+    single_layer_model,
+)
 
 
 def cnn_softmax(tf, x):
@@ -71,3 +79,46 @@ def test_keras_model_compiles_whole_and_matches_tflm(name):
         assert_bit_exact(path, samples=50, scratch=scratch)
     compiled = compile_model(path)
     assert compiled.plan.arena_bytes >= compiled.plan.liveness_bound
+
+
+# mode: (tensor type of the model's input and output, what the converter is told)
+MODES = {
+    "int16": ("int16", {"io": "int16", "supported_ops":
+                        "EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8"}),
+    "uint8": ("uint8", {"supported_ops": "TFLITE_BUILTINS_INT8", "io": "uint8"}),
+    "float": ("float32", {}),
+}
+
+
+def converted(name: str, mode: str):
+    shape, build, _ = MODELS[name]
+    _, how = MODES[mode]
+
+    def make() -> bytes:
+        tf = quiet_tensorflow()
+        converter = tf.lite.TFLiteConverter.from_keras_model(keras_model(shape, build))
+        if how:
+            samples = representative_samples(shape, low=-1.0, high=1.0)
+            converter.optimizations = [tf.lite.Optimize.DEFAULT]
+            converter.representative_dataset = lambda: ([s] for s in samples)
+            converter.target_spec.supported_ops = [getattr(tf.lite.OpsSet, how["supported_ops"])]
+            converter.inference_input_type = converter.inference_output_type = getattr(
+                tf, how["io"])
+        return converter.convert()
+
+    return cached_model(f"keras-{name}-{mode}-v1", make)
+
+
+@pytest.mark.parametrize("mode", sorted(MODES))
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_keras_model_in_every_type_matches_tflm(name, mode):
+    path = converted(name, mode)
+    graph = read_model(path)
+    io_type, _ = MODES[mode]
+    assert {graph.tensor(t).dtype for t in graph.inputs + graph.outputs} == {io_type}
+    found = {op.kind for op in graph.ops}
+    assert MODELS[name][2] - {"RESHAPE"} <= found | {"RESHAPE"}, found
+    if mode == "uint8":  # camera bytes in, bytes out: a QUANTIZE at each end of an int8 body
+        assert graph.ops[0].kind == graph.ops[-1].kind == "QUANTIZE"
+        assert {graph.tensor(t).dtype for t in graph.ops[0].outputs} == {"int8"}
+    assert_bit_exact(path, samples=30)

@@ -15,13 +15,13 @@ import subprocess
 
 import numpy as np
 import pytest
-from test_op_binary import ARM, CXX, Case, multi_op_model, run_cases
 
 from tinyc import compile_to_folder
 from tinyc.errors import UnsupportedError
 from tinyc.pipeline import compile_model
 
 from flatbuffer_models import TensorSpec
+from test_op_binary import ARM, CXX, Case, multi_op_model, run_cases
 
 TYPES = ["int8", "int16", "int32", "float32", "bool"]
 FLOATS = np.array([

@@ -20,6 +20,16 @@ import subprocess
 
 import numpy as np
 import pytest
+
+from tinyc import compile_to_folder
+from tinyc.errors import UnsupportedError
+from tinyc.ir import Op
+from tinyc.ops.comparison import broadcast_loops3
+from tinyc.pipeline import compile_model
+from tinyc.read_tflite import read_model
+
+from conftest import assert_bit_exact
+from flatbuffer_models import TensorSpec
 from test_op_binary import (
     ARM,
     CXX,
@@ -33,16 +43,6 @@ from test_op_binary import (
     reseed,
     run_cases,
 )
-
-from tinyc import compile_to_folder
-from tinyc.errors import UnsupportedError
-from tinyc.ir import Op
-from tinyc.ops.comparison import broadcast_loops3
-from tinyc.pipeline import compile_model
-from tinyc.read_tflite import read_model
-
-from conftest import assert_bit_exact
-from flatbuffer_models import TensorSpec
 from tflite_builders import single_layer_model
 
 COMPARISONS = ["EQUAL", "NOT_EQUAL", "GREATER", "GREATER_EQUAL", "LESS", "LESS_EQUAL"]

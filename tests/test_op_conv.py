@@ -25,8 +25,6 @@ from pathlib import Path
 import cffi
 import numpy as np
 import pytest
-from conv_models import Conv, write_model
-from conv_models import assert_varied as assert_conv_varied
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -41,6 +39,8 @@ from tinyc.verify.compare import tflm_runner
 from tinyc.write_files import runtime_sources
 
 from conftest import SHARED_MODELS, assert_bit_exact, assert_bit_exact_on_m4, needs_m4
+from conv_models import Conv, write_model
+from conv_models import assert_varied as assert_conv_varied
 from flatbuffer_models import OperatorSpec, TensorSpec, tflite_model
 from tflite_builders import single_layer_model
 

@@ -11,12 +11,12 @@ DepthwiseConv2D, SeparableConv2D).
 from __future__ import annotations
 
 import pytest
-from conv_models import Conv, assert_varied, write_model
 
 from tinyc.lower import lower
 from tinyc.read_tflite import read_model
 
 from conftest import assert_bit_exact
+from conv_models import Conv, assert_varied, write_model
 from tflite_builders import single_layer_model
 
 SAMPLES = 12

@@ -23,7 +23,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conv_models import Conv, assert_varied, conv_model, tflm_output, write_model
 
 from tinyc import compile_to_folder
 from tinyc.errors import UnsupportedError
@@ -32,6 +31,7 @@ from tinyc.ops.conv import pair_weight_chunks
 from tinyc.read_tflite import read_model
 
 from conftest import M4BENCH, assert_bit_exact, assert_bit_exact_on_m4, needs_m4, shared_model
+from conv_models import Conv, assert_varied, conv_model, tflm_output, write_model
 from tflite_builders import cached_model, keras_model, representative_samples
 
 SAMPLES = 12

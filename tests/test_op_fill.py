@@ -16,13 +16,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from test_op_transpose import Case, assert_unsupported, lowered_steps, q, run_cases
 
 from tinyc.ops import Alias
 from tinyc.read_tflite import read_model
 
 from conftest import assert_bit_exact
 from flatbuffer_models import TensorSpec
+from test_op_transpose import Case, assert_unsupported, lowered_steps, q, run_cases
 from tflite_builders import single_layer_model
 
 BROADCAST_TYPES = ("int8", "uint8", "int16", "int32", "int64", "float32", "bool")
@@ -187,9 +187,9 @@ def test_int8_outputs_with_another_quantization_get_the_same_bytes(tmp_path):
 
 @pytest.fixture(scope="module")
 def data_movement_folder(tmp_path_factory):
-    from test_op_transpose import write_batch
-
     from tinyc import compile_to_folder
+
+    from test_op_transpose import write_batch
 
     root = tmp_path_factory.mktemp("data-movement")
     path, _, _ = write_batch(data_movement_cases(), root, "kitchen_sink")

@@ -16,7 +16,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from test_op_transpose import Case, assert_unsupported, q, run_cases, write_batch
 
 from tinyc.errors import TinycError
 from tinyc.pipeline import compile_model
@@ -25,6 +24,7 @@ from tinyc.verify.build import build_host_model
 
 from conftest import assert_bit_exact
 from flatbuffer_models import TensorSpec
+from test_op_transpose import Case, assert_unsupported, q, run_cases, write_batch
 from tflite_builders import single_layer_model
 
 TYPES = ("int8", "float32")

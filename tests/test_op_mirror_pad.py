@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from test_op_transpose import Case, assert_unsupported, q, run_cases
 
 from tinyc.ops.mirror_pad import mirror_levels
 from tinyc.read_tflite import read_model
 
 from conftest import assert_bit_exact
 from flatbuffer_models import TensorSpec
+from test_op_transpose import Case, assert_unsupported, q, run_cases
 from tflite_builders import single_layer_model
 
 MIRROR_TYPES = ("int8", "float32")

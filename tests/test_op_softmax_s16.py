@@ -18,7 +18,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from test_op_pool_softmax_grid import Case, enum, multi_op_model, run_cases, spec
 
 from tinyc.errors import UnsupportedError
 from tinyc.ops import softmax
@@ -26,6 +25,7 @@ from tinyc.pipeline import compile_model
 from tinyc.verify.compare import tflm_runner
 
 from flatbuffer_models import TensorSpec
+from test_op_pool_softmax_grid import Case, enum, multi_op_model, run_cases, spec
 
 # --- the tables -------------------------------------------------------------------------------
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from test_op_transpose import Case, assert_unsupported, q, random_array, run_cases, write_batch
 
 from tinyc.pipeline import compile_model
 from tinyc.read_tflite import read_model
@@ -20,6 +19,7 @@ from tinyc.verify.compare import tflm_runner
 
 from conftest import assert_bit_exact
 from flatbuffer_models import TensorSpec
+from test_op_transpose import Case, assert_unsupported, q, random_array, run_cases, write_batch
 from tflite_builders import single_layer_model
 
 TYPES = ("int8", "float32")

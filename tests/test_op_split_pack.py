@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from test_op_transpose import Case, assert_unsupported, lowered_steps, q, run_cases
 
 from tinyc.ops import Alias
 from tinyc.read_tflite import read_model
 
 from conftest import assert_bit_exact
 from flatbuffer_models import TensorSpec
+from test_op_transpose import Case, assert_unsupported, lowered_steps, q, run_cases
 from tflite_builders import single_layer_model
 
 SPLIT_TYPES = ("int8", "int16", "float32", "int32")

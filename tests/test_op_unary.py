@@ -22,7 +22,6 @@ import subprocess
 
 import numpy as np
 import pytest
-from test_op_binary import ARM, CXX, Case, multi_op_model, run_cases
 
 from tinyc import compile_to_folder
 from tinyc.errors import UnsupportedError
@@ -32,6 +31,7 @@ from tinyc.read_tflite import read_model
 
 from conftest import assert_bit_exact
 from flatbuffer_models import TensorSpec
+from test_op_binary import ARM, CXX, Case, multi_op_model, run_cases
 from tflite_builders import single_layer_model
 
 ALL_INT8 = np.arange(-128, 128, dtype=np.int8)
