@@ -92,6 +92,9 @@ def _context(model: LoweredModel, plan: MemoryPlan, name: str) -> dict[str, Any]
         "statements": _statements(model.steps, calls, lambda t: "*" + tensor_pointer(
             graph.tensor(t), plan, symbols, name)),
         "checks_status": any(c.returns_status for c in model.calls),
+        # Only models with float arithmetic: integer kernels never contract.
+        "fp_contract_off": any(t.dtype == "float32" and not t.is_const
+                               for t in graph.tensors),
         "aliases": [
             c_comment(f"op {s.op.index} {s.op.kind}: tensor {s.target} is tensor {s.source}'s "
                       f"bytes" + (f" from byte {s.offset}" if s.offset else ""), limit=90)

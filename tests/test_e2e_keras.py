@@ -12,9 +12,10 @@ from __future__ import annotations
 import pytest
 
 from tinyc import compile_model
+from tinyc.pipeline import default_name
 from tinyc.read_tflite import read_model
 
-from conftest import assert_bit_exact
+from conftest import assert_bit_exact, assert_bit_exact_on_m4, needs_m4
 from tflite_builders import (
     cached_model,
     keras_model,
@@ -122,3 +123,14 @@ def test_keras_model_in_every_type_matches_tflm(name, mode):
         assert graph.ops[0].kind == graph.ops[-1].kind == "QUANTIZE"
         assert {graph.tensor(t).dtype for t in graph.ops[0].outputs} == {"int8"}
     assert_bit_exact(path, samples=30)
+
+
+@needs_m4
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_float_models_are_bit_exact_on_cortex_m4(name, tmp_path):
+    """arm-none-eabi-gcc fuses float multiplies and adds by default (-ffp-contract=fast); the
+    generated file turns that off for itself, so float kernels round as TFLM's do on the desk."""
+    path = converted(name, "float")
+    assert "fp-contract=off" in compile_model(path).files[f"{default_name(path)}.cpp"]
+    for opt in ("Os", "O2"):
+        assert_bit_exact_on_m4(path, tmp_path / opt, opt=opt)
