@@ -224,7 +224,7 @@ def _verify(args: argparse.Namespace) -> int:
 
     if args.samples < 1:
         raise TinycError("--samples must be at least 1")
-    with _Progress(f"tinyc verify: {args.model}: {args.samples} samples"):
+    with _Progress(f"tinyc verify: {args.model}") as progress:
         report = verify_model(
             args.model,
             samples=args.samples,
@@ -232,6 +232,7 @@ def _verify(args: argparse.Namespace) -> int:
             litert=not args.no_litert,
             scratch=args.scratch,
             max_arena=args.max_arena,
+            progress=progress.advance,
         )
     print("\n".join(report.lines()))
     return 0 if report.bit_exact else EXIT_MISMATCH
@@ -251,6 +252,7 @@ class _Progress:
         self.every = every if every is not None else (1.0 if self.tty else 10.0)
         self.done = threading.Event()
         self.shown = False
+        self.count: tuple[int, int] | None = None  # (done, total) when the work reports it
         self.thread = threading.Thread(target=self._run, daemon=True)
 
     def __enter__(self) -> _Progress:
@@ -265,11 +267,15 @@ class _Progress:
             sys.stderr.write("\r\033[K")
             sys.stderr.flush()
 
+    def advance(self, done: int, total: int) -> None:
+        self.count = (done, total)
+
     def _run(self) -> None:
         wait = self.delay
         while not self.done.wait(wait):
             elapsed = time.monotonic() - self.start
-            line = f"{self.what}: running, {elapsed:.0f} s"
+            count = f"{self.count[0]}/{self.count[1]} samples, " if self.count else ""
+            line = f"{self.what}: running, {count}{elapsed:.0f} s"
             sys.stderr.write(f"\r\033[K{line}" if self.tty else line + "\n")
             sys.stderr.flush()
             self.shown = True

@@ -227,6 +227,15 @@ def test_arena_alignment_and_section_can_be_overridden(folders, tmp_path):
     assert match and int(match.group(1)) == 6, headers
 
 
+def test_weights_section_can_be_chosen(folders, tmp_path):
+    obj = tmp_path / "hello.o"
+    sh("g++", *CXX, "-O2", '-DHELLO_WEIGHTS_ATTRIBUTES=__attribute__((section(".model_weights")))',
+       "-I", str(folders["hello"]), "-c", *sources(folders["hello"]), "-o", str(obj))
+    symbols = sh("objdump", "-t", str(obj))
+    weights = [line for line in symbols.splitlines() if re.search(r"hello_op\d+_filter", line)]
+    assert weights and all(".model_weights" in line for line in weights), symbols
+
+
 def test_output_is_deterministic_and_independent_of_paths(tmp_path):
     model = shared_model("hello_world_int8.tflite")
     copy = tmp_path / "elsewhere" / "hello_world_int8.tflite"

@@ -57,6 +57,7 @@ def test_wheel_ships_templates_and_runtime(installed):
     assert "tinyc/templates/model.cpp.jinja" in names
     assert "tinyc/runtime/fully_connected.h" in names
     assert "tinyc/ops/fully_connected.py" in names
+    assert "tinyc/cmake/tinyc.cmake" in names and "tinyc/platformio/tinyc_prebuild.py" in names
     assert not any(n.startswith(("tests/", "compiler/")) for n in names)
 
 

@@ -90,9 +90,10 @@ def verify_model(
     litert: bool = True,
     scratch: str = "auto",
     max_arena: int = DEFAULT_MAX_ARENA,
+    progress: Callable[[int, int], None] | None = None,
 ) -> Report:
     """Compare the generated code with the oracles; `scratch` and `max_arena` as for compile
-    (ignored when `compiled` is given)."""
+    (ignored when `compiled` is given); `progress(done, samples)` after each sample."""
     compiled = compiled or compile_model(model_path, scratch=scratch, max_arena=max_arena)
     host = build_host_model(compiled.files, compiled.name)
     if compiled.plan.state_bytes:
@@ -110,7 +111,7 @@ def verify_model(
     ]
     rng = np.random.default_rng(seed)
     first: tuple[list[np.ndarray], list[bytes]] | None = None
-    for _ in range(samples):  # one sequence: neither side resets between invokes
+    for done in range(1, samples + 1):  # one sequence: neither side resets between invokes
         inputs = random_inputs(graph, rng)
         raw = host.run(inputs)
         first = first or (inputs, raw)
@@ -118,6 +119,8 @@ def verify_model(
         for oracle, run in runners.items():
             for report, mine, theirs in zip(outputs, ours, run(inputs)):
                 _tally(report.against[oracle], mine, np.asarray(theirs).reshape(mine.shape))
+        if progress is not None:
+            progress(done, samples)
     reset_exact = None
     if compiled.plan.state_bytes and first is not None:
         host.reset()

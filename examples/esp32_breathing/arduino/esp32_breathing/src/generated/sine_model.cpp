@@ -13,30 +13,36 @@
 #define SINE_MODEL_ARENA_ATTRIBUTES
 #endif
 
+/* Weights and constants are const arrays, so they stay in flash (.rodata). Place them elsewhere
+ * (a section of external flash, DRAM_ATTR on the ESP32) by defining this. */
+#ifndef SINE_MODEL_WEIGHTS_ATTRIBUTES
+#define SINE_MODEL_WEIGHTS_ATTRIBUTES
+#endif
+
 alignas(SINE_MODEL_ARENA_ALIGN) static uint8_t sine_model_arena[SINE_MODEL_ARENA_BYTES > 0 ? SINE_MODEL_ARENA_BYTES : 1] SINE_MODEL_ARENA_ATTRIBUTES;
 
 /* op 0 filter */
-static const int8_t sine_model_op0_filter[16] = {
+static const int8_t sine_model_op0_filter[16] SINE_MODEL_WEIGHTS_ATTRIBUTES = {
     127, 127, 127, -127, -127, 127, -127, -127, -127, -127, -127, 127, -127, -127, -127, -127
 };
 
 /* op 0 bias */
-static const int32_t sine_model_op0_bias[16] = {
+static const int32_t sine_model_op0_bias[16] SINE_MODEL_WEIGHTS_ATTRIBUTES = {
     16230, 10151, 3144, -16256, -16256, 7385, -16256, -16256, -16256, -16256, -16256, 20405, -16256, -16256, -16256, -16256
 };
 
 /* op 0 multiplier */
-static const int32_t sine_model_op0_multiplier[16] = {
+static const int32_t sine_model_op0_multiplier[16] SINE_MODEL_WEIGHTS_ATTRIBUTES = {
     1522864907, 2143672800, 2056488938, 1547954632, 2012064340, 1444489200, 1495456311, 1313014458, 1940111670, 1856048499, 1604653320, 1918579194, 1302822891, 1225296047, 1816573514, 1212965313
 };
 
 /* op 0 shift */
-static const int8_t sine_model_op0_shift[16] = {
+static const int8_t sine_model_op0_shift[16] SINE_MODEL_WEIGHTS_ATTRIBUTES = {
     -7, -7, -7, -8, -7, -7, -6, -7, -7, -7, -8, -7, -9, -6, -7, -6
 };
 
 /* op 1 filter */
-static const int8_t sine_model_op1_filter[256] = {
+static const int8_t sine_model_op1_filter[256] SINE_MODEL_WEIGHTS_ATTRIBUTES = {
     15, 1, -127, -6, 83, -21, -127, 29, 17, 25, 127, -4, -83, -91, 109, 127,
     -43, 81, 95, 24, -50, -70, 38, 54, 3, 32, 98, -99, -64, -2, -85, -31,
     -41, 79, -29, 84, -55, 28, -3, 24, 59, 36, -110, -22, 104, -81, -122, -7,
@@ -56,37 +62,37 @@ static const int8_t sine_model_op1_filter[256] = {
 };
 
 /* op 1 bias */
-static const int32_t sine_model_op1_bias[16] = {
+static const int32_t sine_model_op1_bias[16] SINE_MODEL_WEIGHTS_ATTRIBUTES = {
     -5567, -17910, 1128, -26368, -30336, -50093, 39840, -63203, 33344, -12545, -44759, 41472, 14928, 688, -13952, -8245
 };
 
 /* op 1 multiplier */
-static const int32_t sine_model_op1_multiplier[16] = {
+static const int32_t sine_model_op1_multiplier[16] SINE_MODEL_WEIGHTS_ATTRIBUTES = {
     1703525891, 1141527505, 1549038208, 1348732801, 1312298365, 1800932038, 1850532045, 1380406220, 1183053392, 1707624420, 1656930837, 1343934647, 1188519271, 1564831257, 1363157451, 1237568015
 };
 
 /* op 1 shift */
-static const int8_t sine_model_op1_shift[16] = {
+static const int8_t sine_model_op1_shift[16] SINE_MODEL_WEIGHTS_ATTRIBUTES = {
     -7, -6, -7, -7, -7, -7, -7, -7, -7, -6, -7, -7, -6, -7, -7, -7
 };
 
 /* op 2 filter */
-static const int8_t sine_model_op2_filter[16] = {
+static const int8_t sine_model_op2_filter[16] SINE_MODEL_WEIGHTS_ATTRIBUTES = {
     -9, 53, 74, 8, 3, 64, -17, 13, -27, 57, 57, -2, 127, -21, -13, 1
 };
 
 /* op 2 bias */
-static const int32_t sine_model_op2_bias[1] = {
+static const int32_t sine_model_op2_bias[1] SINE_MODEL_WEIGHTS_ATTRIBUTES = {
     43857
 };
 
 /* op 2 multiplier */
-static const int32_t sine_model_op2_multiplier[1] = {
+static const int32_t sine_model_op2_multiplier[1] SINE_MODEL_WEIGHTS_ATTRIBUTES = {
     1865157920
 };
 
 /* op 2 shift */
-static const int8_t sine_model_op2_shift[1] = {
+static const int8_t sine_model_op2_shift[1] SINE_MODEL_WEIGHTS_ATTRIBUTES = {
     -6
 };
 
