@@ -54,7 +54,14 @@ def plan_memory(model: LoweredModel, alignment: int = ALIGNMENT,
         raise ValueError(f"scratch policy {scratch!r} is not one of {SCRATCH_POLICIES}")
     root, delta = alias_groups(model)
     activations = live_buffers(model, root, delta)
-    offsets = min((_place(activations, alignment, order) for order in PLACEMENT_ORDERS),
+    # With the overlaps the kernels allow, and without: the smaller plan wins (a merged unit
+    # can fragment the arena more than it saves).
+    candidates = [[Unit(b.key, ((b, 0),)) for b in activations]]
+    merged = overlap_units(model, root, delta, activations)
+    if len(merged) < len(candidates[0]):
+        candidates.append(merged)
+    offsets = min((_place(units, alignment, order) for units in candidates
+                   for order in PLACEMENT_ORDERS),
                   key=lambda placed: _arena_end(activations, placed))
     scratch_offsets = _place_scratch(model, activations, offsets, alignment, scratch)
     arena = max([_arena_end(activations, offsets)] + [
@@ -217,13 +224,109 @@ def _arena_end(buffers: list[Buffer], offsets: dict[str, int]) -> int:
     return max((offsets[b.key] + b.size for b in buffers), default=0)
 
 
-def _place(buffers: list[Buffer], alignment: int, order=PLACEMENT_ORDERS[0]) -> dict[str, int]:
+# --- Overlaps ---
+#
+# A kernel may declare (KernelCall.overlaps) that an input can share bytes with its output at a
+# fixed offset, because of the order in which it reads and writes: an element-wise kernel reads
+# element i before it writes element i. When that input dies at that call (nothing reads it
+# later) and the output is born there, the two buffers become one placement unit: each keeps its
+# own lifetime, at a fixed offset from the other, so the arena holds them overlapped where the
+# kernel's order allows and apart everywhere else. Units are placed like buffers, every part
+# clear of every other live part.
+
+
+@dataclass(frozen=True)
+class Unit:
+    """Buffers placed together: (buffer, its offset from the unit's start)."""
+
+    key: str
+    parts: tuple[tuple[Buffer, int], ...]
+
+    @property
+    def size(self) -> int:
+        return max(o + b.size for b, o in self.parts)
+
+    @property
+    def first(self) -> int:
+        return min(b.first for b, _ in self.parts)
+
+    @property
+    def last(self) -> int:
+        return max(b.last for b, _ in self.parts)
+
+
+def overlap_units(model: LoweredModel, root: dict[int, int], delta: dict[int, int],
+                  buffers: list[Buffer]) -> list[Unit]:
+    """The buffers, grouped by the overlaps the kernels allow (see above)."""
+    by_root = {int(b.key[1:]): b for b in buffers}
+    unit_of = {r: r for r in by_root}  # buffer root -> its unit's first root
+    offset_in: dict[int, int] = dict.fromkeys(by_root, 0)  # buffer root -> offset in its unit
+    members = {r: [r] for r in by_root}
+    outputs = set(model.graph.outputs)
+    for i, step in enumerate(model.steps):
+        if not isinstance(step, KernelCall) or not step.overlaps:
+            continue
+        if step.fallback is not None and step.fallback.overlaps != step.overlaps:
+            continue  # the planner may swap in a kernel of another order
+        out = step.op.outputs[0]
+        for t, gap in step.overlaps:
+            if t not in root or out not in root or delta[t] or delta[out] or t in outputs:
+                continue  # views, constants, state, model outputs: left alone
+            a, b = by_root.get(root[out]), by_root.get(root[t])
+            if a is None or b is None or a.first != i or b.last != i:
+                continue  # the input lives on, or the output was written before
+            ua, ub = unit_of[root[out]], unit_of[root[t]]
+            if ua == ub or gap % ALIGNMENT:
+                continue
+            # place b's unit so that buffer t sits at `gap` from buffer out
+            shift = offset_in[root[out]] + gap - offset_in[root[t]]
+            allowed = {root[out], root[t]}
+            if any(_clash(by_root[p], offset_in[p], by_root[q], offset_in[q] + shift)
+                   for p in members[ua] for q in members[ub] if {p, q} != allowed):
+                continue  # the merge would overlap two other buffers live together
+            moved = members.pop(ub)
+            for r in moved:
+                unit_of[r], offset_in[r] = ua, offset_in[r] + shift
+            members[ua] += moved
+    units = []
+    for first, roots in members.items():
+        low = min(offset_in[r] for r in roots)
+        parts = tuple((by_root[r], offset_in[r] - low) for r in sorted(roots))
+        units.append(Unit(by_root[first].key, parts))
+    return units
+
+
+def _clash(a: Buffer, a_at: int, b: Buffer, b_at: int) -> bool:
+    """Live at the same step and sharing a byte."""
+    return (a.first <= b.last and b.first <= a.last
+            and a_at < b_at + b.size and b_at < a_at + a.size)
+
+
+def _place(units: list[Unit], alignment: int, order=PLACEMENT_ORDERS[0]) -> dict[str, int]:
     placed: list[tuple[Buffer, int]] = []
     offsets: dict[str, int] = {}
-    for buf in sorted(buffers, key=order):
-        offsets[buf.key] = _first_fit(buf, placed, alignment)
-        placed.append((buf, offsets[buf.key]))
+    for unit in sorted(units, key=order):
+        base = _first_fit_unit(unit, placed, alignment)
+        for buf, offset in unit.parts:
+            offsets[buf.key] = base + offset
+            placed.append((buf, base + offset))
     return offsets
+
+
+def _first_fit_unit(unit: Unit, placed: list[tuple[Buffer, int]], alignment: int) -> int:
+    """Lowest aligned base at which no part of `unit` overlaps a placed buffer live with it."""
+    if len(unit.parts) == 1:
+        buf, offset = unit.parts[0]
+        return _first_fit(buf, placed, alignment) - offset
+    clashes = [(other, off, buf, o) for buf, o in unit.parts for other, off in placed
+               if other.first <= buf.last and buf.first <= other.last]
+    bases = sorted({0} | {_round_up(max(off + other.size - o, 0), alignment)
+                          for other, off, _, o in clashes})
+    for base in bases:
+        if all(base + o + buf.size <= off or off + other.size <= base + o
+               for other, off, buf, o in clashes):
+            return base
+    raise AssertionError("unreachable: the last base clears every placed buffer")
 
 
 def _first_fit(buf: Buffer, placed: list[tuple[Buffer, int]], alignment: int) -> int:

@@ -95,9 +95,11 @@ def test_scratch_buffers_sit_in_free_space(model, policy):
 
 def assert_no_live_overlap(compiled) -> None:
     """No two tensors live at the same step share a byte unless one is a view of the other (an
-    Alias: the same bytes by construction). A tensor is live from the step that writes it (the
-    first step for model inputs) to the last step that reads it (the last step for outputs)."""
-    from tinyc.ops import Alias
+    Alias: the same bytes by construction), or the step's kernel declares that overlap safe
+    (an input dying there placed at the declared offset from the output born there). A tensor
+    is live from the step that writes it (the first step for model inputs) to the last step
+    that reads it (the last step for outputs)."""
+    from tinyc.ops import Alias, KernelCall
     from tinyc.plan_memory import alias_groups, loop_regions
 
     model, plan = compiled.model, compiled.plan
@@ -118,12 +120,18 @@ def assert_no_live_overlap(compiled) -> None:
         for t in first:
             if first[t] < start <= last[t]:
                 last[t] = max(last[t], end)
+    declared = {(i, frozenset((t, s.op.outputs[0])))
+                for i, s in enumerate(model.steps) if isinstance(s, KernelCall)
+                for t, gap in s.overlaps
+                if t in plan.offsets and s.op.outputs[0] in plan.offsets
+                and plan.offsets[t] - plan.offsets[s.op.outputs[0]] == gap
+                and last.get(t) == i and first.get(s.op.outputs[0]) == i}
     live = [t for t in first if t in plan.offsets]
     for i in range(len(model.steps)):
         now = [t for t in live if first[t] <= i <= last[t]]
         for a in now:
             for b in now:
-                if a >= b or root[a] == root[b]:
+                if a >= b or root[a] == root[b] or (i, frozenset((a, b))) in declared:
                     continue
                 ra = (plan.offsets[a], plan.offsets[a] + graph.tensor(a).nbytes)
                 rb = (plan.offsets[b], plan.offsets[b] + graph.tensor(b).nbytes)

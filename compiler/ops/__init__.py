@@ -9,6 +9,7 @@ Modules in this package are imported on first use, so adding an op is adding a f
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import importlib
 import pkgutil
@@ -71,6 +72,12 @@ class KernelCall:
     # invoke() then returns non-zero too, as TFLM's Invoke does.
     returns_status: bool = False
     writes: tuple[int, ...] = ()  # tensors written; default: the op's outputs
+    # In-place placements the kernel's loop order makes safe: (input tensor, byte offset of the
+    # input's first byte from the output's first byte). The planner may then let that input,
+    # if it dies at this call, share bytes with the output (plan_memory.py, "Overlaps").
+    # A kernel that reads element i of a same-shaped input before writing element i of the
+    # output, and never reads it again, declares offset 0.
+    overlaps: tuple[tuple[int, int], ...] = ()
 
     def tensors_read(self) -> tuple[int, ...]:
         return self.reads or tuple(a.tensor for a in self.args if isinstance(a, TensorArg))
@@ -206,3 +213,14 @@ def require_option(op: Op, name: str, allowed: set[Any]) -> Any:
 def optional_input(op: Op, position: int) -> int:
     """Tensor index of an optional input, -1 when omitted."""
     return op.inputs[position] if len(op.inputs) > position else -1
+
+
+def in_place_elementwise(graph: Graph, call: KernelCall) -> KernelCall:
+    """`call` with an overlap at offset 0 for each input of the output's shape and element size:
+    for kernels that walk the output in order and read that input's element i just before they
+    write element i (the element-wise and broadcasting kernels)."""
+    y = graph.tensor(call.op.outputs[0])
+    same = tuple((t, 0) for t in dict.fromkeys(call.tensors_read())
+                 if not graph.tensor(t).is_const and graph.tensor(t).shape == y.shape
+                 and graph.tensor(t).itemsize == y.itemsize)
+    return dataclasses.replace(call, overlaps=same)

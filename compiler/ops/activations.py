@@ -482,6 +482,7 @@ def _lut_call(op: Op, x: Tensor, y: Tensor, function: Callable[[int], int]) -> K
         params=(("size", y.size),),
         args=(ArrayArg("table"), TensorArg(x.index), TensorArg(y.index)),
         arrays=(ConstArray("table", "int8_t", table(function)),),
+        overlaps=((x.index, 0),),  # out[i] = table[in[i]]: in place is safe
     )
 
 
@@ -495,6 +496,7 @@ def _call(op: Op, x: Tensor, y: Tensor, function: str, params_type: str,
         params_type=params_type,
         params=(("size", y.size), *params),
         args=(TensorArg(x.index), TensorArg(y.index)),
+        overlaps=((x.index, 0),) if x.itemsize == y.itemsize else (),  # element by element
     )
 
 

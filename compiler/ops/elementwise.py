@@ -33,6 +33,7 @@ from . import (
     FUSED_ACTIVATIONS,
     KernelCall,
     TensorArg,
+    in_place_elementwise,
     register,
     require_option,
     require_per_tensor,
@@ -184,6 +185,11 @@ def add_sub_multipliers(s1: float, s2: float, s_out: float, left_shift: int = LE
 @register("ADD", types=TYPES, inputs=2, notes=NOTES["ADD"])
 @register("SUB", types=TYPES, inputs=2, notes=NOTES["SUB"])
 def lower_add_sub(graph: Graph, op: Op) -> KernelCall:
+    # The kernels walk the output in order (runtime/add.h): a same-shaped input may be it.
+    return in_place_elementwise(graph, _add_sub(graph, op))
+
+
+def _add_sub(graph: Graph, op: Op) -> KernelCall:
     x1, x2, y = _operands(graph, op)
     activation = op.options["fused_activation_function"]
     if y.dtype == "float32":
@@ -230,6 +236,10 @@ def lower_add_sub(graph: Graph, op: Op) -> KernelCall:
 
 @register("MUL", types=TYPES, inputs=2, notes=NOTES["MUL"])
 def lower_mul(graph: Graph, op: Op) -> KernelCall:
+    return in_place_elementwise(graph, _mul(graph, op))  # as ADD's walk (runtime/mul.h)
+
+
+def _mul(graph: Graph, op: Op) -> KernelCall:
     x1, x2, y = _operands(graph, op)
     activation = op.options["fused_activation_function"]
     if y.dtype in ("float32", "int32"):  # mul_common.cc looks at no int32 quantization

@@ -55,6 +55,7 @@ def lower_quantize(graph: Graph, op: Op) -> KernelCall:
          ("output_zero_point", y.zero_point), ("multiplier", multiplier), ("shift", shift),
          ("output_min", low), ("output_max", high)),
         io,
+        overlaps=((x.index, 0),) if x.itemsize == y.itemsize else (),  # element by element
     )
 
 
