@@ -262,3 +262,15 @@ def _fold_int_arithmetic(graph: Graph, op: Op, inputs: Values) -> Values | None:
 
 for _kind in (*_ARITHMETIC, "FLOOR_DIV"):
     folds(_kind)(_fold_int_arithmetic)
+
+
+@folds("BROADCAST_ARGS")
+def fold_broadcast_args(graph: Graph, op: Op, inputs: Values) -> Values | None:
+    """TFLM reference_ops::BroadcastArgs: the broadcast of two shapes (1-D int32/int64)."""
+    if len(inputs) != 2 or any(np.ndim(v) != 1 for v in inputs):
+        return None
+    try:
+        shape = np.broadcast_shapes(tuple(_ints(inputs[0])), tuple(_ints(inputs[1])))
+    except ValueError:
+        return None  # shapes that do not broadcast: TFLM's result is not defined
+    return [np.array(shape, dtype=_np_dtype(_out(graph, op)))]
