@@ -503,3 +503,14 @@ def test_keras_prelu(mode):
     (prelu,) = [op for op in graph.ops if op.kind == "PRELU"]
     assert graph.tensor(prelu.inputs[1]).is_const
     assert_bit_exact(path, samples=10)
+
+
+@pytest.mark.parametrize("mode", ["int8", "float"])
+def test_keras_relu_with_max_value_is_minimum_and_relu(mode):
+    """ReLU(max_value=3) converts to MINIMUM then RELU; bit-exact in both types."""
+    path = single_layer_model(
+        "relu-max3", (4, 4, 3),
+        lambda tf, x: tf.keras.layers.ReLU(max_value=3.0)(tf.keras.layers.Conv2D(4, 3)(x)),
+        mode=mode, low=-4, high=4)
+    assert "MINIMUM" in {op.kind for op in read_model(path).ops}
+    assert_bit_exact(path, samples=30)
