@@ -33,5 +33,9 @@ fi
 tf_minor=$(.venv/bin/python -c "import tensorflow as tf; print('.'.join(tf.__version__.split('.')[:2]))")
 .venv/bin/python -m pip install --disable-pip-version-check -q --no-deps "tf-keras~=${tf_minor}.0"
 export PATH="$PWD/.venv/bin:$PATH"
+# Models the tests convert with TensorFlow are cached by content (tests/tflite_builders.py) outside
+# the checkout, so a fresh clone on the same machine does not convert them again; a cold cache
+# only costs time.
+export TINYC_TEST_MODELS="${TINYC_TEST_MODELS:-$HOME/.cache/tinyc/test-models}"
 python -m ruff check compiler tests bench examples
 python -m pytest -n 2 "$@"
