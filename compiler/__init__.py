@@ -1,4 +1,4 @@
-"""tinyc: compile int8 .tflite models into interpreter-free C++ for microcontrollers.
+"""tinyc: compile TensorFlow Lite models into interpreter-free C++ for microcontrollers.
 
 The Python API (each a typed function with its own docstring):
 

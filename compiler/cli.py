@@ -33,7 +33,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser = _Parser(
         prog="tinyc",
-        description="Compile int8 .tflite models into interpreter-free C++ for microcontrollers.",
+        description="Compile TensorFlow Lite models (int8, 16x8, float32) into interpreter-free "
+        "C++ for microcontrollers.",
         epilog="exit status: 0 success, 1 bad input (one line on stderr), 2 bad usage, "
         "3 verify found outputs that differ from TFLM, 4 report found the model does not fit, "
         "141 standard output closed early",
@@ -48,7 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     comp = sub.add_parser("compile", help="generate C++ sources for a model into a folder")
-    comp.add_argument("model", help="quantized .tflite file")
+    comp.add_argument("model", help=".tflite file")
     comp.add_argument(
         "-o", "--output", required=True, metavar="DIR", help="output folder (replaced atomically)"
     )
@@ -64,7 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
                       "(sources under src/); default: the plain folder")
 
     ver = sub.add_parser("verify", help="compile, build on the host, compare with TFLM and LiteRT")
-    ver.add_argument("model", help="quantized .tflite file")
+    ver.add_argument("model", help=".tflite file")
     ver.add_argument("--samples", type=int, default=100, help="random inputs (default 100)")
     ver.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     ver.add_argument("--no-litert", action="store_true", help="compare with TFLM only")
@@ -76,7 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     rep = sub.add_parser("report", help="per-layer costs, flash and RAM totals, the arena over "
                          "time, and whether the model fits a microcontroller")
-    rep.add_argument("model", help="quantized .tflite file")
+    rep.add_argument("model", help=".tflite file")
     rep.add_argument("--name", help="C identifier prefix, as for compile (default: file stem)")
     rep.add_argument("--scratch", choices=SCRATCH_POLICIES, default="auto",
                      help="as for compile (default: auto)")
