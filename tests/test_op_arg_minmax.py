@@ -21,17 +21,8 @@ from tinyc.pipeline import compile_model
 from tinyc.read_tflite import read_model
 
 from conftest import assert_bit_exact
-from test_op_reduce import (
-    COMPILERS,
-    RNG,
-    Case,
-    assert_builds_clean,
-    multi_op_model,
-    reseed,
-    run_cases,
-    spec,
-    tflm_refuses,
-)
+from op_cases import Case, multi_op_model, run_cases, tflm_refuses
+from test_op_reduce import COMPILERS, RNG, assert_builds_clean, reseed, spec
 from tflite_builders import single_layer_model
 
 # (input shape, axis)

@@ -26,16 +26,13 @@ from tinyc.pipeline import compile_model
 from tinyc.read_tflite import read_model
 
 from conftest import assert_bit_exact
+from op_cases import Case, multi_op_model, run_cases, tflm_refuses
 from test_op_reduce import (
     COMPILERS,
-    Case,
     assert_builds_clean,
     keras_model_in_mode,
-    multi_op_model,
     reseed,
-    run_cases,
     spec,
-    tflm_refuses,
 )
 from test_op_reduce import values as random_values
 

@@ -21,7 +21,8 @@ from tinyc.errors import UnsupportedError
 from tinyc.pipeline import compile_model
 
 from flatbuffer_models import TensorSpec
-from test_op_binary import ARM, CXX, Case, multi_op_model, run_cases
+from op_cases import Case, multi_op_model, run_cases
+from test_op_binary import ARM, CXX
 
 TYPES = ["int8", "int16", "int32", "float32", "bool"]
 FLOATS = np.array([

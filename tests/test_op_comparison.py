@@ -30,19 +30,8 @@ from tinyc.read_tflite import read_model
 
 from conftest import assert_bit_exact
 from flatbuffer_models import TensorSpec
-from test_op_binary import (
-    ARM,
-    CXX,
-    RNG,
-    SHAPES,
-    Case,
-    broadcast,
-    floats,
-    ints,
-    multi_op_model,
-    reseed,
-    run_cases,
-)
+from op_cases import Case, multi_op_model, run_cases
+from test_op_binary import ARM, CXX, RNG, SHAPES, broadcast, floats, ints, reseed
 from tflite_builders import single_layer_model
 
 COMPARISONS = ["EQUAL", "NOT_EQUAL", "GREATER", "GREATER_EQUAL", "LESS", "LESS_EQUAL"]

@@ -32,17 +32,14 @@ from tinyc.pipeline import compile_model
 from tinyc.read_tflite import read_model
 
 from conftest import assert_bit_exact, shared_model
+from op_cases import Case, multi_op_model, run_cases, tflm_refuses
 from test_op_reduce import (
     COMPILERS,
     RNG,
-    Case,
     assert_builds_clean,
     enum,
-    multi_op_model,
     reseed,
-    run_cases,
     spec,
-    tflm_refuses,
     values,
 )
 from tflite_builders import single_layer_model

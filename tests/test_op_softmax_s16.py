@@ -25,7 +25,8 @@ from tinyc.pipeline import compile_model
 from tinyc.verify.compare import tflm_runner
 
 from flatbuffer_models import TensorSpec
-from test_op_pool_softmax_grid import Case, enum, multi_op_model, run_cases, spec
+from op_cases import Case, multi_op_model, run_cases
+from test_op_pool_softmax_grid import enum, spec
 
 # --- the tables -------------------------------------------------------------------------------
 

@@ -31,7 +31,8 @@ from tinyc.read_tflite import read_model
 
 from conftest import assert_bit_exact
 from flatbuffer_models import TensorSpec
-from test_op_binary import ARM, CXX, Case, multi_op_model, run_cases
+from op_cases import Case, multi_op_model, run_cases
+from test_op_binary import ARM, CXX
 from tflite_builders import single_layer_model
 
 ALL_INT8 = np.arange(-128, 128, dtype=np.int8)
