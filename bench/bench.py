@@ -16,6 +16,7 @@ A model tinyc cannot compile (yet) is skipped with a one-line reason.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import gc
 import itertools
 import json
@@ -36,7 +37,10 @@ import numpy as np
 from tinyc.errors import TinycError
 from tinyc.verify.tflm_memory import capture_fd2, parse_allocations
 
-REPO = Path(__file__).resolve().parent.parent
+BENCH_DIR = Path(__file__).resolve().parent
+if str(BENCH_DIR) not in sys.path:  # layers.py, plain_copies.py, models.py beside this file
+    sys.path.insert(0, str(BENCH_DIR))
+REPO = BENCH_DIR.parent
 SHARED = REPO.parent / "shared"
 DEFAULT_M4BENCH = SHARED / "tools" / "m4bench" / "m4bench"
 
@@ -392,6 +396,7 @@ class Result:
     rows: list[Row] = field(default_factory=list)
     header: str = ""
     summary: dict = field(default_factory=dict)
+    extra: list[str] = field(default_factory=list)  # lines printed after the rows (tables)
 
     def add(self, label, tinyc=None, tflm=None, note="", ratio=True):
         r = None
@@ -448,11 +453,21 @@ def bench_model(path: Path, args: argparse.Namespace) -> Result:
 
     # Arena: TFLM's recording allocator after an invoke (as ../shared/models/README.md does it).
     try:
-        alloc = parse_allocations(capture_fd2(interp.print_allocations))
+        log = capture_fd2(interp.print_allocations)
+        alloc = parse_allocations(log)
     except TinycError as exc:
         raise Skip(str(exc)) from None
+    variables = tflm_variable_bytes(log)
     result.add("arena, bytes: vs TFLM head (activation plan)", plan.arena_bytes, alloc["head"])
-    result.add("arena, bytes: vs TFLM total (x86-64 host)", plan.arena_bytes, alloc["total"])
+    result.add("arena, bytes: vs TFLM total (x86-64 host)", plan.arena_bytes, alloc["total"],
+               note=f"TFLM head {alloc['head']:,} + tail {alloc.get('tail', 0):,}")
+    if plan.state_bytes or variables:
+        # Variable tensors (LSTM/SVDF state, resource variables): tinyc keeps them in their own
+        # region; TFLM in its tail ("TfLiteTensor variable buffer data").
+        result.add("state, bytes: vs TFLM variable buffers (in its tail)", plan.state_bytes,
+                   variables)
+        result.add("arena + state, bytes: vs TFLM head + variable buffers",
+                   plan.arena_bytes + plan.state_bytes, alloc["head"] + variables)
     over_bound = plan.arena_bytes / max(plan.liveness_bound, 1)
     result.add(
         "liveness bound, bytes",
@@ -461,7 +476,13 @@ def bench_model(path: Path, args: argparse.Namespace) -> Result:
         note=f"tinyc arena/bound {over_bound:.3f}",
     )
     result.summary.update(
-        arena=plan.arena_bytes, head=alloc["head"], total=alloc["total"], bound=plan.liveness_bound
+        arena=plan.arena_bytes,
+        head=alloc["head"],
+        total=alloc["total"],
+        tail=alloc.get("tail"),
+        bound=plan.liveness_bound,
+        state=plan.state_bytes,
+        tflm_state=variables,
     )
 
     # Code size.
@@ -482,7 +503,110 @@ def bench_model(path: Path, args: argparse.Namespace) -> Result:
                 _callgrind(result, folder, name, path, input_file, len(graph.inputs))
         if args.m4:
             _m4(result, folder, name, path, input_file, expected[0], args)
+        if args.data_movement:
+            _data_movement(result, compiled, path, samples, expected, input_file, args)
+        if args.layers:
+            _layers(result, compiled, input_file, args)
     return result
+
+
+def tflm_variable_bytes(log: str) -> int:
+    """TFLM's 'TfLiteTensor variable buffer data' from print_allocations (0 when absent)."""
+    match = re.search(r"'TfLiteTensor variable buffer data' used (\d+) bytes", log)
+    return int(match.group(1)) if match else 0
+
+
+def _layers(result: Result, compiled, input_file: Path, args: argparse.Namespace) -> None:
+    """The per-layer profile on the emulated Cortex-M4 (bench/layers.py)."""
+    import layers
+
+    missing = m4bench_missing(args.m4bench)
+    if missing:
+        result.extra.append(f"  per-layer profile: skipped ({missing})")
+        return
+    classes = os.environ.get("M4BENCH_CLASSES") == "1"
+    try:
+        profile = layers.profile(compiled, args.m4bench, input_file, args.layers_opt, classes)
+    except (layers.ProfileError, Skip) as exc:
+        result.extra.append(f"  per-layer profile: skipped ({exc})")
+        return
+    whole = result.summary.get(f"m4_{args.layers_opt}")
+    check = ("= the whole-invoke figure above" if whole == profile.total.insns
+             else f"whole invoke measured {whole} above" if whole is not None else "")
+    result.extra.append(
+        f"  Per-layer profile, Cortex-M4 -{args.layers_opt} (m4bench, builds stopped after each "
+        f"call, see bench/README.md); total {profile.total.insns:,} instructions {check}")
+    result.extra += layers.format_profile(profile, classes)
+    result.summary["layers"] = profile
+
+
+def _data_movement(result: Result, compiled, path: Path, samples, expected, input_file: Path,
+                   args: argparse.Namespace) -> None:
+    """What tinyc's removal of data movement saves: op counts (removed, aliases, copies) and the
+    same model compiled with every data-movement op a plain copy (bench/plain_copies.py)."""
+    import plain_copies
+
+    from tinyc.pipeline import compile_model
+    from tinyc.read_tflite import read_model
+    from tinyc.verify import build_host_model
+    from tinyc.write_files import write_folder
+
+    counts = plain_copies.movement_counts(read_model(path), compiled)
+    if not counts:
+        result.add("data movement: no TRANSPOSE/SPLIT/CONCATENATION/... in the model")
+        return
+    for kind, c in sorted(counts.items()):
+        result.add(
+            f"data movement: {kind} x{c['model']}: removed / aliases / copies",
+            f"{c['removed']} / {c['aliases']} / {c['copies']}",
+            None,
+            note="removed: layout round trips and folding; aliases: views, in place",
+        )
+    result.summary["movement"] = counts
+    try:
+        with plain_copies.every_copy():
+            copies = compile_model(path)
+    except TinycError as exc:
+        result.add(f"every data-movement op a copy: skipped (does not compile: {exc})")
+        return
+    # The same kernels as the build it is compared with, even if a runtime header changed on
+    # disk since (someone editing runtime/ while the bench runs): only the model's structure
+    # differs between the two.
+    files = dict(copies.files)
+    files.update({k: v for k, v in compiled.files.items() if k.startswith("tinyc_runtime/")
+                  and k in files})
+    copies = dataclasses.replace(copies, files=files)
+    try:
+        host = build_host_model(copies.files, copies.name)
+        exact = sum(host.run(x) == y for x, y in zip(samples, expected))
+        verdict = f"bit-exact {exact}/{len(samples)}"
+    except TinycError as exc:
+        verdict = f"host build failed ({' '.join(str(exc).split())[:80]})"
+    ours = len(compiled.model.calls)
+    result.add("kernel calls: vs every data-movement op a copy", ours, len(copies.model.calls),
+               note=f"TFLM column: tinyc with copies, {verdict}")
+    result.add("arena, bytes: vs every data-movement op a copy", compiled.plan.arena_bytes,
+               copies.plan.arena_bytes)
+    result.summary["copies_arena"] = copies.plan.arena_bytes
+    if not args.m4 or m4bench_missing(args.m4bench):
+        return
+    with tempfile.TemporaryDirectory(prefix="tinyc-bench-copies-") as tmp:
+        folder = write_folder(copies.files, Path(tmp) / copies.name)
+        for opt in args.m4_opt:
+            try:
+                m4 = run_m4bench(args.m4bench, folder, copies.name, input_file, opt)
+            except Skip as exc:
+                result.add(f"M4 -{opt}, every data-movement op a copy: skipped ({exc})")
+                continue
+            theirs = m4["insns_per_invoke"][0]
+            result.summary[f"copies_m4_{opt}"] = theirs
+            result.add(
+                f"M4 -{opt}: instr/invoke vs every data-movement op a copy",
+                result.summary.get(f"m4_{opt}"),
+                theirs,
+                note="outputs equal" if m4["output_hex"][0] == [b.hex() for b in expected[0]]
+                else "copies build: OUTPUT DIFFERS",
+            )
 
 
 def _sizes(result: Result, folder: Path, args: argparse.Namespace) -> None:
@@ -715,6 +839,8 @@ def print_result(result: Result) -> None:
             f"  {r.label:<{width}}  {_cell(r.tinyc):>16}  {_cell(r.tflm):>16}  {ratio:>10}"
             + (f"  {r.note}" if r.note else "")
         )
+    for line in result.extra:
+        print(line)
     print()
 
 
@@ -731,6 +857,8 @@ def print_summary(results: list[Result], skipped: list[tuple[Path, str]], m4: bo
         "TFLM total",
         "bound",
         "arena/head",
+        "state",
+        "TFLM state",
         "host tinyc",
         "host TFLM",
         "host ratio",
@@ -747,6 +875,8 @@ def print_summary(results: list[Result], skipped: list[tuple[Path, str]], m4: bo
                 s.get("total"),
                 s.get("bound"),
                 _ratio(s.get("arena"), s.get("head")),
+                s.get("state") or "",
+                s.get("tflm_state") or "",
                 _duration(s["host_net_tinyc"]) if "host_net_tinyc" in s else "",
                 _duration(s["host_net_tflm"]) if "host_net_tflm" in s else "",
                 _ratio(s.get("host_net_tinyc"), s.get("host_net_tflm")),
@@ -790,6 +920,55 @@ def print_summary(results: list[Result], skipped: list[tuple[Path, str]], m4: bo
                     s.get("m4_ram"),
                 ]
             )
+        _table(cols, rows)
+    stateful = [r for r in results if r.summary.get("state") or r.summary.get("tflm_state")]
+    if stateful:
+        print()
+        print("Summary: models with state (variable tensors): bytes, and Cortex-M4 instructions")
+        cols = ["model", "arena", "state", "arena+state", "TFLM total", "TFLM head",
+                "TFLM tail", "TFLM state", "head+state", "ratio", "M4 Os instr", "M4 O2 instr"]
+        rows = []
+        for r in stateful:
+            s = r.summary
+            ours, theirs = s["arena"] + s["state"], s["head"] + s["tflm_state"]
+            rows.append([r.model.stem, s["arena"], s["state"], ours, s["total"], s["head"],
+                         s.get("tail"), s["tflm_state"], theirs, _ratio(ours, theirs),
+                         s.get("m4_Os"), s.get("m4_O2")])
+        _table(cols, rows)
+    moving = [r for r in results if r.summary.get("movement")]
+    if moving:
+        print()
+        print("Summary: data movement: ops in the model -> removed / aliases (views, in place) / "
+              "copies; the same model with every one a copy")
+        cols = ["model", "ops", "arena", "copies arena", "M4 Os", "copies M4 Os", "ratio",
+                "M4 O2", "copies M4 O2", "ratio"]
+        rows = []
+        for r in moving:
+            s = r.summary
+            ops = ", ".join(f"{k} {c['model']}->{c['removed']}/{c['aliases']}/{c['copies']}"
+                            for k, c in sorted(s["movement"].items()))
+            rows.append([r.model.stem, ops, s.get("arena"), s.get("copies_arena"),
+                         s.get("m4_Os"), s.get("copies_m4_Os"),
+                         _ratio(s.get("m4_Os"), s.get("copies_m4_Os")), s.get("m4_O2"),
+                         s.get("copies_m4_O2"), _ratio(s.get("m4_O2"), s.get("copies_m4_O2"))])
+        _table(cols, rows)
+    profiled = [r for r in results if r.summary.get("layers")]
+    if profiled:
+        print()
+        print("Summary: per-layer profile (Cortex-M4, estimated cycles): share by op kind")
+        cols = ["model", "instr", "est. cycles", "MACs", "cyc/MAC", "by kind (% of cycles)"]
+        rows = []
+        for r in profiled:
+            prof = r.summary["layers"]
+            share: dict[str, int] = {}
+            for row in prof.rows:
+                share[row.kind] = share.get(row.kind, 0) + row.count.cycles
+            macs = sum(row.macs for row in prof.rows)
+            kinds = " ".join(f"{k} {100 * v / prof.total.cycles:.1f}"
+                             for k, v in sorted(share.items(), key=lambda kv: -kv[1])
+                             if v * 1000 >= prof.total.cycles)
+            rows.append([r.model.stem, prof.total.insns, prof.total.cycles, macs,
+                         _ratio(prof.total.cycles, macs), kinds])
         _table(cols, rows)
     for path, reason in skipped:
         print(f"skipped {path.name}: {reason}")
@@ -837,7 +1016,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("models", nargs="+", type=Path, help=".tflite files")
+    parser.add_argument("models", nargs="*", type=Path, help=".tflite files")
     parser.add_argument(
         "--m4", action="store_true", help="also measure on an emulated Cortex-M4 with m4bench"
     )
@@ -873,11 +1052,36 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="also count host instructions of one invoke of each with callgrind",
     )
+    parser.add_argument(
+        "--layers",
+        action="store_true",
+        help="with --m4: per-layer profile on the emulated Cortex-M4 (bench/layers.py; "
+        "M4BENCH_CLASSES=1 adds instructions by class)",
+    )
+    parser.add_argument("--layers-opt", default="Os", help="--opt of the per-layer profile")
+    parser.add_argument(
+        "--data-movement",
+        action="store_true",
+        help="count the TRANSPOSE/SPLIT/CONCATENATION/... ops tinyc removed or made aliases, and "
+        "compare with the model compiled with every one a copy (bench/plain_copies.py)",
+    )
+    parser.add_argument(
+        "--conv16x8",
+        action="store_true",
+        help="also bench a small 16x8 conv net converted by the TF converter (bench/models.py, "
+        "cached)",
+    )
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
+    if args.conv16x8:
+        import models
+
+        args.models.append(models.conv_net_16x8())
     args.m4_opt = [o.strip() for o in args.m4_opt.split(",") if o.strip()]
     if args.samples < 1:
         parser.error("--samples must be at least 1")
+    if not args.models:
+        parser.error("no model given")
 
     results, skipped = [], []
     for path in args.models:

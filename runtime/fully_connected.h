@@ -11,8 +11,12 @@
  *    last output_depth % 4), one batch row after the other: each loaded input value feeds four
  *    products. On cores with the Arm DSP extension (Cortex-M4/M7/M33/M55...) four bytes are
  *    loaded at once and multiplied two by two (SXTB16 + SMLAD): the sums are the same integers.
+ *    Each 4-value chunk is one asm block, as in fully_connected_s16.h (see the chunks below).
  *    (Two batch rows by two output channels per step, as conv.h does for pixels, measured
  *    slower than this on Cortex-M4, and most FULLY_CONNECTED calls have one batch row.)
+ * 3. Requantization is TFLM's MultiplyByQuantizedMultiplier (tinyc_requantize); for one
+ *    multiplier for all channels the DSP path computes tinyc_requantize's usual case with its
+ *    constants taken out of the loop (tinyc_fc_output_s8).
  *
  * Filter layout: the compiler (compiler/ops/fully_connected.py) stores the [output_depth,
  * accum_depth] weights in groups of rows: groups of 4 rows while at least 4 are left, then a
@@ -27,27 +31,6 @@
 
 #include "tinyc_dsp.h"
 
-#ifdef TINYC_DSP
-/* s + the dot product of the 4 values whose bytes 0, 2 are x_even's halfwords and bytes 1, 3
- * x_odd's with the 4 int8 values at w. */
-TINYC_ALWAYS_INLINE int32_t tinyc_fc_mac4(int32_t x_even, int32_t x_odd, const int8_t *w,
-                                          int32_t s) {
-  const int32_t v = tinyc_load4(w);
-  return __smlad(x_odd, tinyc_sxtb16_odd(v), __smlad(x_even, __sxtb16(v), s));
-}
-#endif
-
-/* A point the optimizer cannot move the computation of x, w and the sums s0..s3 across: one
- * chunk is finished before the next one's loads. Otherwise gcc -O2 loads two chunks' weights at
- * once, runs out of registers and spills the sums to the stack. */
-#ifdef TINYC_DSP
-#define TINYC_FC_OPAQUE(x, w, s0, s1, s2, s3) \
-  __asm__("" : "+r"(x), "+r"(w), "+r"(s0), "+r"(s1), "+r"(s2), "+r"(s3))
-#else
-#define TINYC_FC_OPAQUE(x, w, s0, s1, s2, s3) ((void)0)
-#endif
-
-
 typedef struct {
   int32_t batches;
   int32_t accum_depth;
@@ -58,48 +41,141 @@ typedef struct {
   int32_t activation_max;
 } tinyc_fully_connected_s8_params;
 
-/* One 4-value chunk of x against the chunks of the 4 rows of a group at w (w[0:4] row 0, ...,
- * w[12:16] row 3). */
-TINYC_ALWAYS_INLINE void tinyc_fc_chunk_1x4_s8(const int8_t *x, const int8_t *w, int32_t *s0,
+/* The dot-product chunks. Each takes 4 input values at *x against 4 values of each row of a
+ * group at *w (row 0's chunk, then row 1's, ...: the layout at the top) and moves x and w past
+ * them. On the DSP path each is one asm block, as in fully_connected_s16.h: the loads come
+ * first and back to back (a load that directly follows a load costs one cycle, not two), they
+ * post-increment their pointers (no separate adds), and the compiler can neither spread them
+ * between the multiplies nor hoist the next chunk's loads and run out of registers (gcc does
+ * both with the same sequence written in C, at -Os and at -O2). SXTB16 without and with a
+ * rotation by 8 splits 4 int8 values into the int16 pairs (v0, v2) and (v1, v3); SMLAD
+ * multiplies two pairs and adds both products: the same integer sums as the portable loops. */
+TINYC_ALWAYS_INLINE void tinyc_fc_chunk_1x4_s8(const int8_t **x, const int8_t **w, int32_t *s0,
                                                int32_t *s1, int32_t *s2, int32_t *s3) {
 #ifdef TINYC_DSP
-  const int32_t a = tinyc_load4(x);
-  const int32_t a_even = __sxtb16(a), a_odd = tinyc_sxtb16_odd(a);
-  *s0 = tinyc_fc_mac4(a_even, a_odd, w, *s0);
-  *s1 = tinyc_fc_mac4(a_even, a_odd, w + 4, *s1);
-  *s2 = tinyc_fc_mac4(a_even, a_odd, w + 8, *s2);
-  *s3 = tinyc_fc_mac4(a_even, a_odd, w + 12, *s3);
+  int32_t a, b, v, u, t;
+  __asm__(
+      "ldr %[a], [%[x]], #4\n\t"
+      "ldr %[v], [%[w]], #4\n\t"
+      "ldr %[u], [%[w]], #4\n\t"
+      "sxtb16 %[b], %[a], ror #8\n\t"
+      "sxtb16 %[a], %[a]\n\t"
+      "sxtb16 %[t], %[v]\n\t"
+      "sxtb16 %[v], %[v], ror #8\n\t"
+      "smlad %[s0], %[a], %[t], %[s0]\n\t"
+      "smlad %[s0], %[b], %[v], %[s0]\n\t"
+      "sxtb16 %[t], %[u]\n\t"
+      "sxtb16 %[u], %[u], ror #8\n\t"
+      "smlad %[s1], %[a], %[t], %[s1]\n\t"
+      "smlad %[s1], %[b], %[u], %[s1]\n\t"
+      "ldr %[v], [%[w]], #4\n\t"
+      "ldr %[u], [%[w]], #4\n\t"
+      "sxtb16 %[t], %[v]\n\t"
+      "sxtb16 %[v], %[v], ror #8\n\t"
+      "smlad %[s2], %[a], %[t], %[s2]\n\t"
+      "smlad %[s2], %[b], %[v], %[s2]\n\t"
+      "sxtb16 %[t], %[u]\n\t"
+      "sxtb16 %[u], %[u], ror #8\n\t"
+      "smlad %[s3], %[a], %[t], %[s3]\n\t"
+      "smlad %[s3], %[b], %[u], %[s3]"
+      : [x] "+r"(*x), [w] "+r"(*w), [s0] "+r"(*s0), [s1] "+r"(*s1), [s2] "+r"(*s2),
+        [s3] "+r"(*s3), [a] "=&r"(a), [b] "=&r"(b), [v] "=&r"(v), [u] "=&r"(u), [t] "=&r"(t)
+      :
+      : "memory");
 #else
+  const int8_t *p = *x, *q = *w;
   for (int32_t j = 0; j < 4; ++j) {
-    const int32_t a = x[j];
-    *s0 += a * w[j];
-    *s1 += a * w[4 + j];
-    *s2 += a * w[8 + j];
-    *s3 += a * w[12 + j];
+    const int32_t a = p[j];
+    *s0 += a * q[j];
+    *s1 += a * q[4 + j];
+    *s2 += a * q[8 + j];
+    *s3 += a * q[12 + j];
   }
+  *x = p + 4;
+  *w = q + 16;
 #endif
 }
+
+TINYC_ALWAYS_INLINE void tinyc_fc_chunk_1x2_s8(const int8_t **x, const int8_t **w, int32_t *s0,
+                                               int32_t *s1) {
+#ifdef TINYC_DSP
+  int32_t a, b, v, u, t;
+  __asm__(
+      "ldr %[a], [%[x]], #4\n\t"
+      "ldr %[v], [%[w]], #4\n\t"
+      "ldr %[u], [%[w]], #4\n\t"
+      "sxtb16 %[b], %[a], ror #8\n\t"
+      "sxtb16 %[a], %[a]\n\t"
+      "sxtb16 %[t], %[v]\n\t"
+      "sxtb16 %[v], %[v], ror #8\n\t"
+      "smlad %[s0], %[a], %[t], %[s0]\n\t"
+      "smlad %[s0], %[b], %[v], %[s0]\n\t"
+      "sxtb16 %[t], %[u]\n\t"
+      "sxtb16 %[u], %[u], ror #8\n\t"
+      "smlad %[s1], %[a], %[t], %[s1]\n\t"
+      "smlad %[s1], %[b], %[u], %[s1]"
+      : [x] "+r"(*x), [w] "+r"(*w), [s0] "+r"(*s0), [s1] "+r"(*s1), [a] "=&r"(a), [b] "=&r"(b),
+        [v] "=&r"(v), [u] "=&r"(u), [t] "=&r"(t)
+      :
+      : "memory");
+#else
+  const int8_t *p = *x, *q = *w;
+  for (int32_t j = 0; j < 4; ++j) {
+    *s0 += p[j] * q[j];
+    *s1 += p[j] * q[4 + j];
+  }
+  *x = p + 4;
+  *w = q + 8;
+#endif
+}
+
+/* Two chunks of one row (8 values): the DSP path only (the portable one is a plain loop). */
+#ifdef TINYC_DSP
+TINYC_ALWAYS_INLINE void tinyc_fc_chunk2_1x1_s8(const int8_t **x, const int8_t **w, int32_t *s) {
+  int32_t a, b, c, v, u, t;
+  __asm__(
+      "ldr %[a], [%[x]], #4\n\t"
+      "ldr %[c], [%[x]], #4\n\t"
+      "ldr %[v], [%[w]], #4\n\t"
+      "ldr %[u], [%[w]], #4\n\t"
+      "sxtb16 %[b], %[a], ror #8\n\t"
+      "sxtb16 %[a], %[a]\n\t"
+      "sxtb16 %[t], %[v]\n\t"
+      "sxtb16 %[v], %[v], ror #8\n\t"
+      "smlad %[s], %[a], %[t], %[s]\n\t"
+      "smlad %[s], %[b], %[v], %[s]\n\t"
+      "sxtb16 %[b], %[c], ror #8\n\t"
+      "sxtb16 %[c], %[c]\n\t"
+      "sxtb16 %[t], %[u]\n\t"
+      "sxtb16 %[u], %[u], ror #8\n\t"
+      "smlad %[s], %[c], %[t], %[s]\n\t"
+      "smlad %[s], %[b], %[u], %[s]"
+      : [x] "+r"(*x), [w] "+r"(*w), [s] "+r"(*s), [a] "=&r"(a), [b] "=&r"(b), [c] "=&r"(c),
+        [v] "=&r"(v), [u] "=&r"(u), [t] "=&r"(t)
+      :
+      : "memory");
+}
+#endif
+
+/* The loop over the k / 8 pairs of chunks of x (the chunks move x on): on the DSP path up to
+ * the end pointer, which saves gcc -Os an instruction per iteration on Cortex-M4; elsewhere a
+ * count, which gives gcc -O2 the shorter loop on x86-64 and Xtensa. */
+#ifdef TINYC_DSP
+#define TINYC_FC_LOOP8(x, k) for (const int8_t *const end_ = (x) + ((k) & ~7); (x) != end_;)
+#else
+#define TINYC_FC_LOOP8(x, k) for (int32_t i_ = (k) >> 3; i_ > 0; --i_)
+#endif
 
 /* s[r] = bias[r] + x . row r, r < 4, for the group of 4 rows of k values at w (layout at the
  * top). */
 TINYC_NOINLINE void tinyc_fc_dot_1x4_s8(const int8_t *x, const int8_t *w, int32_t k,
-                                           const int32_t *bias, int32_t s[4]) {
+                                        const int32_t *bias, int32_t s[4]) {
   int32_t s0 = bias[0], s1 = bias[1], s2 = bias[2], s3 = bias[3];
-  for (int32_t i = k >> 3; i > 0; --i) { /* two chunks per iteration: half the loop overhead */
-    tinyc_fc_chunk_1x4_s8(x, w, &s0, &s1, &s2, &s3);
-    x += 4;
-    w += 16;
-    TINYC_FC_OPAQUE(x, w, s0, s1, s2, s3);
-    tinyc_fc_chunk_1x4_s8(x, w, &s0, &s1, &s2, &s3);
-    x += 4;
-    w += 16;
-    TINYC_FC_OPAQUE(x, w, s0, s1, s2, s3);
+  TINYC_FC_LOOP8(x, k) { /* two chunks per iteration */
+    tinyc_fc_chunk_1x4_s8(&x, &w, &s0, &s1, &s2, &s3);
+    tinyc_fc_chunk_1x4_s8(&x, &w, &s0, &s1, &s2, &s3);
   }
-  if (k & 4) {
-    tinyc_fc_chunk_1x4_s8(x, w, &s0, &s1, &s2, &s3);
-    x += 4;
-    w += 16;
-  }
+  if (k & 4) tinyc_fc_chunk_1x4_s8(&x, &w, &s0, &s1, &s2, &s3);
   const int32_t tail = k & 3;
   for (int32_t j = 0; j < tail; ++j) {
     const int32_t a = x[j];
@@ -117,21 +193,13 @@ TINYC_NOINLINE void tinyc_fc_dot_1x4_s8(const int8_t *x, const int8_t *w, int32_
 /* s[0] = bias[0] + x . ra, s[1] = bias[1] + x . rb for the group of 2 rows ra, rb of k values
  * at w (layout at the top). */
 TINYC_NOINLINE void tinyc_fc_dot_1x2_s8(const int8_t *x, const int8_t *w, int32_t k,
-                                           const int32_t *bias, int32_t s[2]) {
+                                        const int32_t *bias, int32_t s[2]) {
   int32_t s0 = bias[0], s1 = bias[1];
-  for (int32_t i = k >> 2; i > 0; --i, x += 4, w += 8) {
-#ifdef TINYC_DSP
-    const int32_t a = tinyc_load4(x);
-    const int32_t a_even = __sxtb16(a), a_odd = tinyc_sxtb16_odd(a);
-    s0 = tinyc_fc_mac4(a_even, a_odd, w, s0);
-    s1 = tinyc_fc_mac4(a_even, a_odd, w + 4, s1);
-#else
-    for (int32_t j = 0; j < 4; ++j) {
-      s0 += x[j] * w[j];
-      s1 += x[j] * w[4 + j];
-    }
-#endif
+  TINYC_FC_LOOP8(x, k) {
+    tinyc_fc_chunk_1x2_s8(&x, &w, &s0, &s1);
+    tinyc_fc_chunk_1x2_s8(&x, &w, &s0, &s1);
   }
+  if (k & 4) tinyc_fc_chunk_1x2_s8(&x, &w, &s0, &s1);
   const int32_t tail = k & 3;
   for (int32_t j = 0; j < tail; ++j) {
     s0 += x[j] * w[j];
@@ -143,12 +211,10 @@ TINYC_NOINLINE void tinyc_fc_dot_1x2_s8(const int8_t *x, const int8_t *w, int32_
 
 /* s + x . w for one row w of k values. */
 TINYC_NOINLINE int32_t tinyc_fc_dot_1x1_s8(const int8_t *x, const int8_t *w, int32_t k,
-                                              int32_t s) {
+                                           int32_t s) {
 #ifdef TINYC_DSP
-  for (; k >= 4; k -= 4, x += 4, w += 4) {
-    const int32_t a = tinyc_load4(x);
-    s = tinyc_fc_mac4(__sxtb16(a), tinyc_sxtb16_odd(a), w, s);
-  }
+  TINYC_FC_LOOP8(x, k) tinyc_fc_chunk2_1x1_s8(&x, &w, &s);
+  k &= 7;
 #endif
   for (; k > 0; --k) s += *x++ * *w++;
   return s;
@@ -167,8 +233,29 @@ TINYC_NOINLINE void tinyc_fc_output_s8(const tinyc_fully_connected_s8_params *p,
     /* One multiplier for all, in tinyc_requantize's usual range: the compiler sees the test
      * once, drops the other branch and computes what depends on the multiplier once. */
     const int32_t m = *multiplier, e = *shift;
+#ifdef TINYC_DSP
+    /* tinyc_requantize's fast path with what depends on the multiplier out of the loop: the
+     * rounding term 2^(30-shift) + 2^30 as a word pair, and 2^31 less of it for a negative sum,
+     * subtracted without a branch as (sum >> 31) << 31 (with its borrow, sum >> 31). */
+    const uint32_t t = 1u << -e;
+    const uint32_t round_lo = (t << 30) + (1u << 30);
+    const uint32_t round_hi = (t >> 2) + (round_lo < (1u << 30));
+    for (int32_t j = 0; j < n; ++j) {
+      const int32_t x = s[j];
+      uint32_t lo_word, hi_word, sign;
+      __asm__("asr %[g], %[x], #31\n\t"
+              "adds %[l], %[rl], %[g], lsl #31\n\t"
+              "adc %[h], %[rh], %[g]\n\t"
+              "smlal %[l], %[h], %[x], %[m]"
+              : [l] "=&r"(lo_word), [h] "=&r"(hi_word), [g] "=&r"(sign)
+              : [x] "r"(x), [m] "r"(m), [rl] "r"(round_lo), [rh] "r"(round_hi)
+              : "cc");
+      out[j] = tinyc_clamp_s8(((int32_t)hi_word >> (-e - 1)) + offset, lo, hi);
+    }
+#else
     for (int32_t j = 0; j < n; ++j)
       out[j] = tinyc_clamp_s8(tinyc_requantize(s[j], m, e) + offset, lo, hi);
+#endif
   } else {
     const int32_t step = p->per_channel;
     for (int32_t j = 0; j < n; ++j, multiplier += step, shift += step)

@@ -3,13 +3,16 @@ are the compiler's and TFLM's own. No timing assertions: the bench measures, it 
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
+import json
 import os
 import re
 import shutil
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from conftest import M4_TOOLS, M4BENCH, REPO, needs_m4, shared_model
@@ -23,6 +26,13 @@ def _load_bench():
     sys.modules[spec.name] = module  # dataclasses look their module up there
     spec.loader.exec_module(module)
     return module
+
+
+def _load_bench_module(name: str):
+    """bench/NAME.py as a module (bench/ on sys.path, as bench.py puts it)."""
+    if str(BENCH.parent) not in sys.path:
+        sys.path.insert(0, str(BENCH.parent))
+    return importlib.import_module(name)
 
 
 def _m4_available() -> bool:
@@ -76,7 +86,7 @@ def hello_run():
         "0.002",
     ]
     if _m4_available():
-        command += ["--m4", "--m4-opt", "Os"]
+        command += ["--m4", "--m4-opt", "Os", "--layers"]
     env = dict(os.environ, M4BENCH_TIMEOUT="120")
     result = subprocess.run(command, capture_output=True, text=True, timeout=600, env=env)
     assert result.returncode == 0, result.stderr
@@ -137,6 +147,104 @@ def test_m4_rows(hello_run):
     assert "Summary: Cortex-M4" in out
 
 
+def _layer_columns(out: str, *columns: str) -> tuple[list[list[str]], list[str]]:
+    """Cells of the given right-aligned columns of the per-layer profile: for each row (the
+    layers and the overhead row), and for the total row. A cell ends where its header ends."""
+    lines = out.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("  Per-layer profile"))
+    header = lines[start + 1]
+    spans = []
+    for name in columns:
+        label = header.index(f"  {name}") + 2
+        spans.append((len(header[:label].rstrip()), label + len(name)))
+    rows = []
+    for line in lines[start + 2:]:
+        cells = [line[b:e].strip() for b, e in spans]
+        if line.strip().startswith("total"):
+            return rows, cells
+        rows.append(cells)
+    pytest.fail(f"no total row in the per-layer profile:\n{out}")
+
+
+@needs_m4
+def test_layer_profile_adds_up_to_m4benchs_own_count(hello_run, tmp_path):
+    """The per-layer rows: one per kernel call with the compiler's MACs, and instructions that
+    add up to what m4bench itself counts for the unmodified generated code."""
+    from tinyc.pipeline import compile_to_folder
+    from tinyc.report import macs
+
+    model, out = hello_run
+    compiled = compile_to_folder(model, tmp_path / "gen", name="m")
+    (tmp_path / "in.bin").write_bytes(bytes([0]))  # any input: int8 FC costs the same
+    rows, total = _layer_columns(out, "op", "MACs", "instr", "est. cycles")
+    calls = compiled.model.calls
+    assert [r[0] for r in rows] == [str(c.op.index) for c in calls] + [""]  # + the overhead
+    graph = compiled.model.graph
+    assert [_int(r[1]) for r in rows[:-1]] == [
+        macs(graph, c.op.kind, c.op.inputs, c.op.outputs) for c in calls]
+    result = subprocess.run([str(M4BENCH), str(tmp_path / "gen"), "m", "--input",
+                             str(tmp_path / "in.bin")], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    whole = json.loads(result.stdout)
+    instr = [_int(r[2]) for r in rows]  # layers and the overhead row
+    cycles = [_int(r[3]) for r in rows]
+    assert sum(instr) == whole["insns_per_invoke"][0] == _int(total[2])
+    assert sum(cycles) == whole["cycles_est_per_invoke"][0] == _int(total[3])
+    assert all(v > 0 for v in instr)
+
+
+def test_layer_variants_stop_after_each_call():
+    """bench/layers.py's variants of the generated source: the guard after the k-th call."""
+    from tinyc.pipeline import compile_model
+
+    layers = _load_bench_module("layers")
+    compiled = compile_model(shared_model("hello_world_int8.tflite"))
+    source = compiled.files[f"{compiled.name}.cpp"]
+    statements = layers.call_statements(source, compiled.name)
+    assert [f for _, _, f in statements] == [c.function for c in compiled.model.calls]
+    for k in range(len(statements) + 1):
+        text = layers.variant(source, compiled.name, k)
+        body = text[text.index(f"int {compiled.name}_invoke(void)"):]
+        before = body[: body.index(layers.GUARD)]
+        assert before.count("tinyc_fully_connected_s8(") == k
+        assert layers.GUARD_DECL in text and text.count(layers.GUARD) == 1
+
+
+def test_every_copy_turns_views_into_copies_and_is_undone(tmp_path):
+    """bench/plain_copies.py: inside the block a split along the outermost axis is a copy, not
+    a view; after it tinyc compiles as before."""
+    from tinyc.ops import Alias
+    from tinyc.pipeline import compile_model
+    from tinyc.read_tflite import read_model
+
+    from flatbuffer_models import TensorSpec, single_op_tflite
+
+    plain_copies = _load_bench_module("plain_copies")
+    path = tmp_path / "split.tflite"
+    path.write_bytes(single_op_tflite(
+        "SPLIT", [TensorSpec((), np.int32, data=np.array(0, np.int32)),
+                  TensorSpec((4, 16), np.int8, (0.1, 0)), TensorSpec((2, 16), np.int8, (0.1, 0)),
+                  TensorSpec((2, 16), np.int8, (0.1, 0))],
+        [1], [2, 3], "SplitOptions", numSplits=2))
+    normal = compile_model(path)
+    assert not normal.model.calls and any(isinstance(s, Alias) for s in normal.model.steps)
+    assert plain_copies.movement_counts(read_model(path), normal) == {
+        "SPLIT": {"model": 1, "removed": 0, "aliases": 1, "copies": 0}}
+    with plain_copies.every_copy():
+        copies = compile_model(path)
+    assert [c.op.kind for c in copies.model.calls] == ["SPLIT"]
+    assert plain_copies.movement_counts(read_model(path), copies)["SPLIT"]["copies"] == 1
+    assert compile_model(path).files == normal.files
+
+
+def test_tflm_variable_bytes():
+    bench = _load_bench()
+    log = ("[RecordingMicroAllocator] 'TfLiteTensor variable buffer data' used 240 bytes with "
+           "alignment overhead (requested 240 bytes for 2 allocations)\n")
+    assert bench.tflm_variable_bytes(log) == 240
+    assert bench.tflm_variable_bytes("[RecordingMicroAllocator] Arena allocation head 8 bytes") == 0
+
+
 def test_skips_a_model_it_cannot_compile(tmp_path):
     bad = tmp_path / "garbage.tflite"
     bad.write_bytes(b"not a flatbuffer at all")
@@ -160,8 +268,6 @@ def test_capture_fd2_and_parse_allocations():
 
 
 def test_empty_model_runs_in_tflm():
-    import numpy as np
-
     bench = _load_bench()
     interpreter = bench.tflm_interpreter(bench.empty_tflite())
     interpreter.set_input(np.array([[7]], np.int8), 0)
