@@ -6,7 +6,7 @@ cd "$(dirname "$0")"
 
 DEBIAN_PACKAGES=(g++ clang make gcc-arm-none-eabi libnewlib-arm-none-eabi
   libstdc++-arm-none-eabi-newlib libnewlib-dev qemu-system-arm gcc-xtensa-lx106
-  binutils-xtensa-lx106 valgrind)
+  binutils-xtensa-lx106 valgrind cmake ninja-build)
 
 missing=()
 for package in "${DEBIAN_PACKAGES[@]}"; do
