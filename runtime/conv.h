@@ -21,20 +21,44 @@
  *    - tinyc_conv_s8 (calls the plan gives no scratch): each window is read in place, one pixel
  *      at a time, and the taps in the padding are added as input_zero_point * (their weights' sum).
  *    The part of each window inside the input is computed once per pixel: no per-tap bounds tests.
- * 3. The first two multiply two pixels by two output channels per step, so every loaded byte
- *    feeds two products; tinyc_conv_s8 does one pixel by two channels. On cores with the Arm DSP
- *    extension (Cortex-M4/M7/M33/M55...) four bytes are loaded at once and multiplied two by two
- *    (SXTB16 + SMLAD): the sums are the same integers.
+ * 3. The first two share one matrix product, tinyc_conv_matmul_*_s8: output channel pairs outside
+ *    (their bias and requantization constants set up once), pixel pairs inside, two pixels by
+ *    two channels per step, so every loaded byte feeds two products; tinyc_conv_s8 does one pixel
+ *    by two channels. On cores with the Arm DSP extension (Cortex-M4/M7/M33/M55...) four bytes
+ *    are loaded at once and multiplied two by two (SXTB16 + SMLAD): the sums are the same
+ *    integers. With gcc there, a channel pair's whole run of pixel pairs is one assembly loop,
+ *    chunk loops, requantization and stores included (tinyc_conv_pairs_asm).
+ * 4. Requantization: where the compiler proves it exact (params requant_fast: right shifts,
+ *    multipliers from QuantizeMultiplier, accumulators below 2^29, see compiler/ops/conv.py),
+ *    tinyc_rq_apply (tinyc_dsp.h), five instructions on Arm, gives TFLM's double-rounded
+ *    integers; else tinyc_requantize. The mode (tinyc_rq_mode: generic, fast with the whole int8
+ *    range, fast with a narrower activation range) is a constant in each copy of the loops, and
+ *    the kernels' inline entries pick the copy from the params, at compile time when they are the
+ *    generated code's constants, so a model carries only the copies its layers use.
  *
  * Filter layout: tinyc_conv_s8 reads TFLite's OHWI filter as it is. The other two read a layout
  * the compiler arranges (compiler/ops/conv.py): the filter as a matrix of output_depth rows of
- * K = filter_height * filter_width * input_depth values (OHWI order), stored in pairs of rows
- * (0, 1), (2, 3), ...: 4-value chunks of the two rows alternate, then the K % 4 last values of the
- * first row, then those of the second. An unpaired last row is stored as is. */
+ * K = filter_height * filter_width * input_depth values (OHWI order; for the im2col kernel padded
+ * with zeros to a multiple of 4), stored in pairs of rows (0, 1), (2, 3), ...: 4-value chunks of
+ * the two rows alternate, then the K % 4 last values of the first row, then those of the second.
+ * An unpaired last row is stored as is. */
 #ifndef TINYC_CONV_H
 #define TINYC_CONV_H
 
 #include "tinyc_dsp.h"
+
+/* A conv mode beyond tinyc_dsp.h's: TINYC_RQ_FAST with k (the column length) a multiple of 4 and
+ * an even number of output channels, where the assembly of tinyc_conv_pairs_asm runs. */
+#define TINYC_RQ_FAST4 3
+TINYC_ALWAYS_INLINE int32_t tinyc_conv_mode(int32_t mode, int32_t k, int32_t channels) {
+#if defined(TINYC_DSP) && defined(__OPTIMIZE__) && !defined(__clang__)
+  return mode == TINYC_RQ_FAST && k % 4 == 0 && channels % 2 == 0 ? TINYC_RQ_FAST4 : mode;
+#else
+  (void)k;
+  (void)channels;
+  return mode;
+#endif
+}
 
 
 typedef struct {
@@ -57,9 +81,87 @@ typedef struct {
   int32_t output_offset;
   int32_t activation_min;
   int32_t activation_max;
+  int32_t requant_fast; /* 1: the compiler proved tinyc_rq_apply exact here (tinyc_dsp.h) */
 } tinyc_conv_s8_params;
 
 
+/* The 13-register assembly below (the 2x2 chunk loops) is for gcc, whose register allocator
+ * finds 13 registers for an asm statement at every optimization level that defines __OPTIMIZE__,
+ * with a frame pointer too; clang (and Arm Compiler 6) refuse it and take the intrinsics loops,
+ * which compute the same sums. */
+#if defined(TINYC_DSP) && defined(__OPTIMIZE__) && !defined(__clang__)
+#define TINYC_CONV_ASM13 1
+#endif
+
+#ifdef TINYC_CONV_ASM13
+/* One 4-value chunk of the 2x2 product, in assembly: a = x0[0:4], b = x1[0:4], v = wa[0:4] then
+ * wb[0:4]; SXTB16 without / with a rotation by 8 splits 4 int8 values into the int16 pairs
+ * (v0, v2) and (v1, v3), SMLAD multiplies two pairs and adds both products. The three loads come
+ * back to back (a load right after a load costs one cycle, not two) and post-increment their
+ * pointers. 13 registers: the loop counter lives in memory (an end pointer compared with x0). */
+#define TINYC_CONV_CHUNK_2X2                  \
+  "ldr %[a], [%[x0]], #4\n\t"                 \
+  "ldr %[b], [%[x1]], #4\n\t"                 \
+  "ldr %[v], [%[w]], #4\n\t"                  \
+  "sxtb16 %[ae], %[a]\n\t"                    \
+  "sxtb16 %[a], %[a], ror #8\n\t"             \
+  "sxtb16 %[be], %[b]\n\t"                    \
+  "sxtb16 %[b], %[b], ror #8\n\t"             \
+  "sxtb16 %[ve], %[v]\n\t"                    \
+  "sxtb16 %[v], %[v], ror #8\n\t"             \
+  "smlad %[s00], %[ae], %[ve], %[s00]\n\t"    \
+  "smlad %[s00], %[a], %[v], %[s00]\n\t"      \
+  "smlad %[s10], %[be], %[ve], %[s10]\n\t"    \
+  "smlad %[s10], %[b], %[v], %[s10]\n\t"      \
+  "ldr %[v], [%[w]], #4\n\t"                  \
+  "sxtb16 %[ve], %[v]\n\t"                    \
+  "sxtb16 %[v], %[v], ror #8\n\t"             \
+  "smlad %[s01], %[ae], %[ve], %[s01]\n\t"    \
+  "smlad %[s01], %[a], %[v], %[s01]\n\t"      \
+  "smlad %[s11], %[be], %[ve], %[s11]\n\t"    \
+  "smlad %[s11], %[b], %[v], %[s11]\n\t"
+
+#define TINYC_CONV_LOOP_2X2(CHUNKS)                                                          \
+  __asm__ volatile("1:\n\t" CHUNKS "ldr %[a], %[end]\n\t"                                    \
+                   "cmp %[x0], %[a]\n\t"                                                     \
+                   "bne 1b"                                                                  \
+                   : [s00] "+r"(s00), [s01] "+r"(s01), [s10] "+r"(s10), [s11] "+r"(s11),     \
+                     [x0] "+r"(x0), [x1] "+r"(x1), [w] "+r"(w), [a] "=&r"(a), [b] "=&r"(b), \
+                     [v] "=&r"(v), [ae] "=&r"(ae), [be] "=&r"(be), [ve] "=&r"(ve)            \
+                   : [end] "m"(end)                                                          \
+                   : "cc", "memory")
+
+/* s[0] += x0.wa, s[1] += x0.wb, s[2] += x1.wa, s[3] += x1.wb for the interleaved pair of filter
+ * rows (wa, wb) at `w`, over k values: four chunks per pass while 16 values are left, then one
+ * per pass, then the k % 4 last values. Inline: the accumulators stay in registers. */
+TINYC_ALWAYS_INLINE void tinyc_conv_dot_2x2_s8(const int8_t *x0, const int8_t *x1,
+                                               const int8_t *w, int32_t k, int32_t s[4]) {
+  int32_t s00 = s[0], s01 = s[1], s10 = s[2], s11 = s[3];
+  int32_t a, b, v, ae, be, ve;
+  const int8_t *end;
+  if (k >= 16) {
+    end = x0 + (k & ~15);
+    TINYC_CONV_LOOP_2X2(TINYC_CONV_CHUNK_2X2 TINYC_CONV_CHUNK_2X2 TINYC_CONV_CHUNK_2X2
+                            TINYC_CONV_CHUNK_2X2);
+  }
+  if (k & 12) {
+    end = x0 + (k & 12);
+    TINYC_CONV_LOOP_2X2(TINYC_CONV_CHUNK_2X2);
+  }
+  const int32_t tail = k & 3;
+  for (int32_t j = 0; j < tail; ++j) {
+    const int32_t xa = x0[j], xb = x1[j], va = w[j], vb = w[tail + j];
+    s00 += xa * va;
+    s01 += xa * vb;
+    s10 += xb * va;
+    s11 += xb * vb;
+  }
+  s[0] = s00;
+  s[1] = s01;
+  s[2] = s10;
+  s[3] = s11;
+}
+#else
 /* One 4-value chunk of the 2x2 product: s00 += x0[0:4].wa, s01 += x0[0:4].wb, s10 += x1[0:4].wa,
  * s11 += x1[0:4].wb, where w holds wa[0:4] then wb[0:4]. */
 TINYC_ALWAYS_INLINE void tinyc_conv_chunk_2x2_s8(const int8_t *x0, const int8_t *x1,
@@ -91,21 +193,31 @@ TINYC_ALWAYS_INLINE void tinyc_conv_chunk_2x2_s8(const int8_t *x0, const int8_t 
 
 /* s[0] += x0.wa, s[1] += x0.wb, s[2] += x1.wa, s[3] += x1.wb for the interleaved pair of filter
  * rows (wa, wb) at `w`, over k values. Two chunks per iteration halve the loop overhead. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__XTENSA__)
+/* gcc -O2 for Xtensa schedules every load of a pass before the first multiply (pre-allocation
+ * scheduling) and then spills half of them; without that pass the loop keeps its registers. */
+__attribute__((optimize("no-schedule-insns")))
+#endif
 TINYC_NOINLINE void tinyc_conv_dot_2x2_s8(const int8_t *x0, const int8_t *x1,
                                                       const int8_t *w, int32_t k, int32_t s[4]) {
   int32_t s00 = s[0], s01 = s[1], s10 = s[2], s11 = s[3];
-  for (int32_t i = k >> 3; i > 0; --i) {
-    tinyc_conv_chunk_2x2_s8(x0, x1, w, &s00, &s01, &s10, &s11);
-    tinyc_conv_chunk_2x2_s8(x0 + 4, x1 + 4, w + 8, &s00, &s01, &s10, &s11);
-    x0 += 8;
-    x1 += 8;
-    w += 16;
-  }
-  if (k & 4) {
-    tinyc_conv_chunk_2x2_s8(x0, x1, w, &s00, &s01, &s10, &s11);
-    x0 += 4;
-    x1 += 4;
-    w += 8;
+  /* one chunk a pass, its four steps written out, pointers moving: few live values, so that
+   * compilers for small cores (gcc for Xtensa) keep them all in registers */
+  for (int32_t i = k >> 2; i > 0; --i, w += 4) {
+#define TINYC_CONV_STEP_2X2                                  \
+  do {                                                       \
+    const int32_t a = *x0++, b = *x1++, va = w[0], vb = w[4]; \
+    ++w;                                                     \
+    s00 += a * va;                                           \
+    s01 += a * vb;                                           \
+    s10 += b * va;                                           \
+    s11 += b * vb;                                           \
+  } while (0)
+    TINYC_CONV_STEP_2X2;
+    TINYC_CONV_STEP_2X2;
+    TINYC_CONV_STEP_2X2;
+    TINYC_CONV_STEP_2X2;
+#undef TINYC_CONV_STEP_2X2
   }
   const int32_t tail = k & 3;
   for (int32_t j = 0; j < tail; ++j) {
@@ -120,6 +232,10 @@ TINYC_NOINLINE void tinyc_conv_dot_2x2_s8(const int8_t *x0, const int8_t *x1,
   s[2] = s10;
   s[3] = s11;
 }
+
+
+
+#endif
 
 /* s[0] += x0.w, s[2] += x1.w for one plain filter row `w` of k values (an unpaired last row). */
 static inline void tinyc_conv_dot_2x1_s8(const int8_t *x0, const int8_t *x1, const int8_t *w,
@@ -150,22 +266,253 @@ TINYC_NOINLINE void tinyc_conv_output_s8(const tinyc_conv_s8_params *p,
   }
 }
 
-/* Every output channel of two pixels from their columns x0 and x1 (k values each). When only one
- * pixel is left, x1 == x0 and out1 == out0: the same values are computed and stored twice. */
-static inline void tinyc_conv_columns_s8(const tinyc_conv_s8_params *p, const int8_t *x0,
-                                         const int8_t *x1, int32_t k, const int8_t *filter,
-                                         const int32_t *bias, const int32_t *multiplier,
-                                         const int8_t *shift, int8_t *out0, int8_t *out1) {
-  const int32_t channels = p->output_depth;
+#ifdef TINYC_CONV_ASM13
+#define TINYC_CONV_HAVE_PAIRS_ASM 1
+/* The whole of a channel pair's work for `ctl[16]` pixel pairs, in assembly: for each pair of
+ * columns x0, x1 = x0 + ctl[11], the four sums start at the biases, run the chunks of
+ * tinyc_conv_dot_2x2_s8 over ctl[9] = k values (a multiple of 4) four chunks a pass, the first
+ * pass entered so that it does the ctl[10] = (k / 4) % 4 odd chunks), are requantized by tinyc_rq_apply (mode TINYC_RQ_FAST:
+ * SSAT is the whole clamp) and stored at out and out + ctl[12]; then out moves ctl[13] and x0
+ * ctl[11] further (past the pair). Nothing goes through the compiler between pixels: gcc -Os
+ * otherwise keeps every loop value on the stack around the 13-register chunk loop.
+ * ctl: 0 b0, 1 b1, 2 m2_0, 3 m2_1, 4 round0, 5 round1, 6 shift0, 7 shift1, 8 output offset,
+ * 9 k, 10 (k / 4) % 4, 11 x1 - x0 (k, or 0 for one pixel), 12 out1 - out (output_depth, or 0),
+ * 13 out step, 14 the pair's filter rows, 15 out, 16 count, 17 scratch. */
+TINYC_NOINLINE void tinyc_conv_pairs_asm(const int8_t *x0, int32_t *ctl) {
+  int32_t s00, s01, s10, s11, a, b, v, ae, be, ve;
+  const int8_t *x1, *w;
+  int32_t *saved = ctl;
+  __asm__ volatile(
+      "0:\n\t"
+      "ldr %[ve], %[saved]\n\t"
+      "ldrd %[s00], %[s01], [%[ve], #0]\n\t"
+      "ldr %[a], [%[ve], #44]\n\t"
+      "ldr %[w], [%[ve], #56]\n\t"
+      "mov %[s10], %[s00]\n\t"
+      "mov %[s11], %[s01]\n\t"
+      "add %[x1], %[x0], %[a]\n\t"
+      "ldr %[a], [%[ve], #36]\n\t"
+      "add %[a], %[x0], %[a]\n\t"
+      "str %[a], [%[ve], #68]\n\t"
+      /* (k / 4) % 4 chunks first: enter the unrolled loop at the chunk that leaves them */
+      "ldr %[a], [%[ve], #40]\n\t"
+      "cmp %[a], #2\n\t"
+      "bgt 2f\n\t"
+      "beq 3f\n\t"
+      "cmp %[a], #1\n\t"
+      "beq 5f\n"
+      "1:\n\t"
+      TINYC_CONV_CHUNK_2X2
+      "2:\n\t"
+      TINYC_CONV_CHUNK_2X2
+      "3:\n\t"
+      TINYC_CONV_CHUNK_2X2
+      "5:\n\t"
+      TINYC_CONV_CHUNK_2X2
+      "ldr %[a], %[saved]\n\t"
+      "ldr %[a], [%[a], #68]\n\t"
+      "cmp %[x0], %[a]\n\t"
+      "bne 1b\n"
+      "4:\n\t"
+      /* requantize: y = SMMULR(s, m2) + s; ((2y + round + (y >> 31)) >> shift) + offset */
+      "ldr %[ve], %[saved]\n\t"
+      "ldrd %[a], %[b], [%[ve], #8]\n\t"
+      "ldrd %[v], %[ae], [%[ve], #16]\n\t"
+      "ldr %[be], [%[ve], #24]\n\t"
+      "ldr %[x1], [%[ve], #32]\n\t"
+      "smmulr %[w], %[s00], %[a]\n\t"
+      "add %[s00], %[s00], %[w]\n\t"
+      "add %[w], %[v], %[s00], lsl #1\n\t"
+      "add %[w], %[w], %[s00], asr #31\n\t"
+      "asr %[w], %[w], %[be]\n\t"
+      "add %[w], %[w], %[x1]\n\t"
+      "ssat %[s00], #8, %[w]\n\t"
+      "smmulr %[w], %[s10], %[a]\n\t"
+      "add %[s10], %[s10], %[w]\n\t"
+      "add %[w], %[v], %[s10], lsl #1\n\t"
+      "add %[w], %[w], %[s10], asr #31\n\t"
+      "asr %[w], %[w], %[be]\n\t"
+      "add %[w], %[w], %[x1]\n\t"
+      "ssat %[s10], #8, %[w]\n\t"
+      "ldr %[be], [%[ve], #28]\n\t"
+      "smmulr %[w], %[s01], %[b]\n\t"
+      "add %[s01], %[s01], %[w]\n\t"
+      "add %[w], %[ae], %[s01], lsl #1\n\t"
+      "add %[w], %[w], %[s01], asr #31\n\t"
+      "asr %[w], %[w], %[be]\n\t"
+      "add %[w], %[w], %[x1]\n\t"
+      "ssat %[s01], #8, %[w]\n\t"
+      "smmulr %[w], %[s11], %[b]\n\t"
+      "add %[s11], %[s11], %[w]\n\t"
+      "add %[w], %[ae], %[s11], lsl #1\n\t"
+      "add %[w], %[w], %[s11], asr #31\n\t"
+      "asr %[w], %[w], %[be]\n\t"
+      "add %[w], %[w], %[x1]\n\t"
+      "ssat %[s11], #8, %[w]\n\t"
+      /* store, step */
+      "ldr %[w], [%[ve], #60]\n\t"
+      "ldr %[a], [%[ve], #48]\n\t"
+      "strb %[s00], [%[w]]\n\t"
+      "strb %[s01], [%[w], #1]\n\t"
+      "add %[a], %[w], %[a]\n\t"
+      "strb %[s10], [%[a]]\n\t"
+      "strb %[s11], [%[a], #1]\n\t"
+      "ldr %[a], [%[ve], #52]\n\t"
+      "ldr %[b], [%[ve], #44]\n\t"
+      "add %[w], %[w], %[a]\n\t"
+      "add %[x0], %[x0], %[b]\n\t"
+      "ldr %[a], [%[ve], #64]\n\t"
+      "str %[w], [%[ve], #60]\n\t"
+      "subs %[a], %[a], #1\n\t"
+      "str %[a], [%[ve], #64]\n\t"
+      "bne 0b"
+      : [s00] "=&r"(s00), [s01] "=&r"(s01), [s10] "=&r"(s10), [s11] "=&r"(s11),
+        [x0] "+r"(x0), [x1] "=&r"(x1), [w] "=&r"(w), [a] "=&r"(a), [b] "=&r"(b),
+        [v] "=&r"(v), [ae] "=&r"(ae), [be] "=&r"(be), [ve] "=&r"(ve)
+      : [saved] "m"(saved)
+      : "cc", "memory");
+}
+
+/* tinyc_conv_matmul_body_s8 in mode TINYC_RQ_FAST4 (k a multiple of 4, an even channel count):
+ * each channel pair's pixel pairs by tinyc_conv_pairs_asm (a last odd pixel by one more pass, as
+ * a pair of itself). */
+TINYC_ALWAYS_INLINE void tinyc_conv_matmul_asm_s8(const tinyc_conv_s8_params *p,
+                                                  const int8_t *x, int32_t pixels, int32_t k,
+                                                  const int8_t *filter, const int32_t *bias,
+                                                  const int32_t *multiplier,
+                                                  const int8_t *shift, int8_t *out) {
+  const int32_t channels = p->output_depth, offset = p->output_offset;
+  int32_t ctl[18];
+  ctl[8] = offset;
+  ctl[9] = k;
+  ctl[10] = (k >> 2) & 3;
+  ctl[13] = 2 * channels;
   for (int32_t c = 0; c < channels; c += 2, filter += 2 * k) {
-    const int32_t pair = c + 1 < channels;
-    int32_t s[4] = {bias[c], bias[c + pair], bias[c], bias[c + pair]};
-    if (pair)
-      tinyc_conv_dot_2x2_s8(x0, x1, filter, k, s);
-    else
-      tinyc_conv_dot_2x1_s8(x0, x1, filter, k, s);
-    tinyc_conv_output_s8(p, s, pair, multiplier + c, shift + c, out0 + c, out1 + c);
+    const tinyc_rq r0 = tinyc_rq_make(multiplier[c], shift[c]);
+    const tinyc_rq r1 = tinyc_rq_make(multiplier[c + 1], shift[c + 1]);
+    ctl[0] = bias[c];
+    ctl[1] = bias[c + 1];
+    ctl[2] = r0.mul;
+    ctl[3] = r1.mul;
+    ctl[4] = r0.round;
+    ctl[5] = r1.round;
+    ctl[6] = r0.shift;
+    ctl[7] = r1.shift;
+    ctl[14] = (int32_t)(intptr_t)filter;
+    ctl[15] = (int32_t)(intptr_t)(out + c);
+    const int32_t pairs = pixels >> 1;
+    if (pairs > 0) {
+      ctl[11] = k;
+      ctl[12] = channels;
+      ctl[16] = pairs;
+      tinyc_conv_pairs_asm(x, ctl);
+    }
+    if (pixels & 1) {
+      ctl[11] = 0;
+      ctl[12] = 0;
+      ctl[16] = 1;
+      tinyc_conv_pairs_asm(x + (pixels - 1) * k, ctl);
+    }
   }
+}
+#endif
+
+/* Every output channel of `pixels` pixels whose columns (k values each) follow each other from
+ * x: out[i * output_depth + c] for pixel i and channel c. Channel pairs outside (their bias and
+ * requantization constants set up once), pixel pairs inside; the 2x2 blocks of tinyc_conv_dot_2x2_s8.
+ * When one pixel is left over, it is computed twice and stored twice. Out of line, so that its
+ * loops keep their registers: one copy per requantization mode serves the 1x1 and the im2col
+ * kernels (the mode is a constant in each, see TINYC_RQ_GENERIC). */
+TINYC_ALWAYS_INLINE void tinyc_conv_matmul_body_s8(const tinyc_conv_s8_params *p,
+                                                   const int8_t *x, int32_t pixels, int32_t k,
+                                                   const int8_t *filter, const int32_t *bias,
+                                                   const int32_t *multiplier,
+                                                   const int8_t *shift, int8_t *out,
+                                                   const int32_t mode) {
+  const int32_t channels = p->output_depth, offset = p->output_offset;
+  const int32_t lo = p->activation_min, hi = p->activation_max, clamp = mode == TINYC_RQ_CLAMP;
+  for (int32_t c = 0; c < channels; c += 2, filter += 2 * k) {
+    const int32_t pair = c + 1 < channels, c1 = c + pair;
+    const int32_t b0 = bias[c], b1 = bias[c1];
+    const tinyc_rq r0 = tinyc_rq_make(multiplier[c], shift[c]);
+    const tinyc_rq r1 = tinyc_rq_make(multiplier[c1], shift[c1]);
+    const int8_t *x0 = x;
+    int8_t *o = out + c;
+    for (int32_t i = 0; i < pixels; i += 2, x0 += 2 * k, o += 2 * channels) {
+      const int32_t next = i + 1 < pixels; /* 0: one pixel left, computed twice */
+      int32_t s[4] = {b0, b1, b0, b1};
+      if (pair)
+        tinyc_conv_dot_2x2_s8(x0, x0 + next * k, filter, k, s);
+      else
+        tinyc_conv_dot_2x1_s8(x0, x0 + next * k, filter, k, s);
+      int8_t *o1 = o + next * channels;
+      if (mode != TINYC_RQ_GENERIC) {
+        o[0] = tinyc_rq_out_s8(tinyc_rq_apply(s[0], r0) + offset, lo, hi, clamp);
+        o1[0] = tinyc_rq_out_s8(tinyc_rq_apply(s[2], r0) + offset, lo, hi, clamp);
+        if (pair) {
+          o[1] = tinyc_rq_out_s8(tinyc_rq_apply(s[1], r1) + offset, lo, hi, clamp);
+          o1[1] = tinyc_rq_out_s8(tinyc_rq_apply(s[3], r1) + offset, lo, hi, clamp);
+        }
+      } else {
+        tinyc_conv_output_s8(p, s, pair, multiplier + c, shift + c, o, o1);
+      }
+    }
+  }
+}
+
+TINYC_NOINLINE void tinyc_conv_matmul_s8(const tinyc_conv_s8_params *p, const int8_t *x,
+                                         int32_t pixels, int32_t k, const int8_t *filter,
+                                         const int32_t *bias, const int32_t *multiplier,
+                                         const int8_t *shift, int8_t *out) {
+  tinyc_conv_matmul_body_s8(p, x, pixels, k, filter, bias, multiplier, shift, out,
+                            TINYC_RQ_GENERIC);
+}
+
+TINYC_NOINLINE void tinyc_conv_matmul_rq_s8(const tinyc_conv_s8_params *p, const int8_t *x,
+                                            int32_t pixels, int32_t k, const int8_t *filter,
+                                            const int32_t *bias, const int32_t *multiplier,
+                                            const int8_t *shift, int8_t *out) {
+  tinyc_conv_matmul_body_s8(p, x, pixels, k, filter, bias, multiplier, shift, out,
+                            TINYC_RQ_FAST);
+}
+
+TINYC_NOINLINE void tinyc_conv_matmul_rqc_s8(const tinyc_conv_s8_params *p, const int8_t *x,
+                                             int32_t pixels, int32_t k, const int8_t *filter,
+                                             const int32_t *bias, const int32_t *multiplier,
+                                             const int8_t *shift, int8_t *out) {
+  tinyc_conv_matmul_body_s8(p, x, pixels, k, filter, bias, multiplier, shift, out,
+                            TINYC_RQ_CLAMP);
+}
+
+#ifdef TINYC_CONV_HAVE_PAIRS_ASM
+TINYC_NOINLINE void tinyc_conv_matmul_rq4_s8(const tinyc_conv_s8_params *p, const int8_t *x,
+                                             int32_t pixels, int32_t k, const int8_t *filter,
+                                             const int32_t *bias, const int32_t *multiplier,
+                                             const int8_t *shift, int8_t *out) {
+  tinyc_conv_matmul_asm_s8(p, x, pixels, k, filter, bias, multiplier, shift, out);
+}
+#endif
+
+/* The matmul of the layer's requantization mode (TINYC_RQ_FAST4: TINYC_RQ_FAST with k a multiple
+ * of 4, where the assembly is built). */
+TINYC_ALWAYS_INLINE void tinyc_conv_matmul_mode_s8(const tinyc_conv_s8_params *p,
+                                                   const int8_t *x, int32_t pixels, int32_t k,
+                                                   const int8_t *filter, const int32_t *bias,
+                                                   const int32_t *multiplier,
+                                                   const int8_t *shift, int8_t *out,
+                                                   const int32_t mode) {
+  if (mode == TINYC_RQ_FAST4) {
+#ifdef TINYC_CONV_HAVE_PAIRS_ASM
+    tinyc_conv_matmul_rq4_s8(p, x, pixels, k, filter, bias, multiplier, shift, out);
+#else
+    tinyc_conv_matmul_rq_s8(p, x, pixels, k, filter, bias, multiplier, shift, out);
+#endif
+  } else if (mode == TINYC_RQ_FAST)
+    tinyc_conv_matmul_rq_s8(p, x, pixels, k, filter, bias, multiplier, shift, out);
+  else if (mode == TINYC_RQ_CLAMP)
+    tinyc_conv_matmul_rqc_s8(p, x, pixels, k, filter, bias, multiplier, shift, out);
+  else
+    tinyc_conv_matmul_s8(p, x, pixels, k, filter, bias, multiplier, shift, out);
 }
 
 /* The filter taps f in [*first, *last) whose input coordinate origin + f * dilation lies in
@@ -327,15 +674,23 @@ static inline void tinyc_conv_gather_s8(const tinyc_conv_s8_params *p, const int
 }
 
 /* Any filter size, stride, dilation and padding: the columns of two output pixels are gathered
- * into `scratch` (2 * filter_height * filter_width * input_depth bytes, planned in the arena) and
+ * into `scratch` (2 * k bytes, planned in the arena: k is filter_height * filter_width *
+ * input_depth rounded up to a multiple of 4, the filter rows padded with zeros to match) and
  * multiplied with the filter, stored as interleaved row pairs (see the top). */
-static inline void tinyc_conv_im2col_s8(const tinyc_conv_s8_params *p,
-                                        const int8_t *TINYC_RESTRICT input,
-                                        const int8_t *TINYC_RESTRICT filter, const int32_t *bias,
-                                        const int32_t *multiplier, const int8_t *shift,
-                                        int8_t *TINYC_RESTRICT output, void *scratch) {
-  const int32_t k = p->filter_height * p->filter_width * p->input_depth;
+TINYC_ALWAYS_INLINE void tinyc_conv_im2col_body_s8(const tinyc_conv_s8_params *p,
+                                                   const int8_t *TINYC_RESTRICT input,
+                                                   const int8_t *TINYC_RESTRICT filter,
+                                                   const int32_t *bias, const int32_t *multiplier,
+                                                   const int8_t *shift,
+                                                   int8_t *TINYC_RESTRICT output, void *scratch,
+                                                   const int32_t mode) {
+  const int32_t taps = p->filter_height * p->filter_width * p->input_depth;
+  const int32_t k = (taps + 3) & ~3;
   int8_t *columns[2] = {(int8_t *)scratch, (int8_t *)scratch + k};
+  /* The padding of each column to a multiple of 4 meets zero weights; zeros there all the same,
+   * so no byte of the sums comes from memory nothing wrote. */
+  tinyc_conv_fill_s8(columns[0] + taps, 0, k - taps);
+  tinyc_conv_fill_s8(columns[1] + taps, 0, k - taps);
   const int32_t pixels = p->output_height * p->output_width;
   const int32_t channels = p->output_depth;
   for (int32_t b = 0; b < p->batches; ++b) {
@@ -347,10 +702,44 @@ static inline void tinyc_conv_im2col_s8(const tinyc_conv_s8_params *p,
       if (two)
         tinyc_conv_gather_s8(p, image, (i + 1) / p->output_width, (i + 1) % p->output_width,
                              columns[1]);
-      tinyc_conv_columns_s8(p, columns[0], columns[two], k, filter, bias, multiplier, shift,
-                            out + i * channels, out + (i + two) * channels);
+      tinyc_conv_matmul_mode_s8(p, columns[0], 1 + two, k, filter, bias, multiplier, shift,
+                                out + i * channels, mode);
     }
   }
+}
+
+#define TINYC_CONV_IM2COL_VARIANT(NAME, MODE)                                                \
+  TINYC_NOINLINE void NAME(const tinyc_conv_s8_params *p, const int8_t *TINYC_RESTRICT input,  \
+                           const int8_t *TINYC_RESTRICT filter, const int32_t *bias,           \
+                           const int32_t *multiplier, const int8_t *shift,                     \
+                           int8_t *TINYC_RESTRICT output, void *scratch) {                     \
+    tinyc_conv_im2col_body_s8(p, input, filter, bias, multiplier, shift, output, scratch,      \
+                              MODE);                                                           \
+  }
+TINYC_CONV_IM2COL_VARIANT(tinyc_conv_im2col_generic_s8, TINYC_RQ_GENERIC)
+TINYC_CONV_IM2COL_VARIANT(tinyc_conv_im2col_rq_s8, TINYC_RQ_FAST)
+TINYC_CONV_IM2COL_VARIANT(tinyc_conv_im2col_rqc_s8, TINYC_RQ_CLAMP)
+TINYC_CONV_IM2COL_VARIANT(tinyc_conv_im2col_rq4_s8, TINYC_RQ_FAST4)
+
+/* The variant of the layer's requantization mode: inline, so that with the params a constant
+ * the choice is made at compile time and only that variant is built. */
+TINYC_ALWAYS_INLINE void tinyc_conv_im2col_s8(const tinyc_conv_s8_params *p,
+                                              const int8_t *TINYC_RESTRICT input,
+                                              const int8_t *TINYC_RESTRICT filter,
+                                              const int32_t *bias, const int32_t *multiplier,
+                                              const int8_t *shift,
+                                              int8_t *TINYC_RESTRICT output, void *scratch) {
+  const int32_t mode = tinyc_conv_mode(
+      tinyc_rq_mode(p->requant_fast, p->activation_min, p->activation_max),
+      (p->filter_height * p->filter_width * p->input_depth + 3) & ~3, p->output_depth);
+  if (mode == TINYC_RQ_FAST4)
+    tinyc_conv_im2col_rq4_s8(p, input, filter, bias, multiplier, shift, output, scratch);
+  else if (mode == TINYC_RQ_FAST)
+    tinyc_conv_im2col_rq_s8(p, input, filter, bias, multiplier, shift, output, scratch);
+  else if (mode == TINYC_RQ_CLAMP)
+    tinyc_conv_im2col_rqc_s8(p, input, filter, bias, multiplier, shift, output, scratch);
+  else
+    tinyc_conv_im2col_generic_s8(p, input, filter, bias, multiplier, shift, output, scratch);
 }
 
 /* Any filter size, stride, dilation and padding; filter in TFLite's OHWI layout. No buffer at all,
@@ -370,20 +759,18 @@ static inline void tinyc_conv_s8(const tinyc_conv_s8_params *p, const int8_t *TI
   }
 }
 
-/* 1x1 filter, stride 1, no padding: the columns are the input pixels. */
-static inline void tinyc_conv_1x1_s8(const tinyc_conv_s8_params *p,
-                                     const int8_t *TINYC_RESTRICT input,
-                                     const int8_t *TINYC_RESTRICT filter, const int32_t *bias,
-                                     const int32_t *multiplier, const int8_t *shift,
-                                     int8_t *TINYC_RESTRICT output) {
-  const int32_t k = p->input_depth;
-  const int32_t channels = p->output_depth;
-  const int32_t pixels = p->batches * p->output_height * p->output_width;
-  for (int32_t i = 0; i < pixels; i += 2) {
-    const int32_t two = i + 1 < pixels;
-    tinyc_conv_columns_s8(p, input + i * k, input + (i + two) * k, k, filter, bias, multiplier,
-                          shift, output + i * channels, output + (i + two) * channels);
-  }
+/* 1x1 filter, stride 1, no padding: the columns are the input pixels. Inline: with the params
+ * a constant, only the matmul of the layer's requantization mode is built. */
+TINYC_ALWAYS_INLINE void tinyc_conv_1x1_s8(const tinyc_conv_s8_params *p,
+                                           const int8_t *TINYC_RESTRICT input,
+                                           const int8_t *TINYC_RESTRICT filter,
+                                           const int32_t *bias, const int32_t *multiplier,
+                                           const int8_t *shift, int8_t *TINYC_RESTRICT output) {
+  tinyc_conv_matmul_mode_s8(p, input, p->batches * p->output_height * p->output_width,
+                            p->input_depth, filter, bias, multiplier, shift, output,
+                            tinyc_conv_mode(tinyc_rq_mode(p->requant_fast, p->activation_min,
+                                                          p->activation_max),
+                                            p->input_depth, p->output_depth));
 }
 
 /* ---------------------------------------------------------------- grouped CONV_2D */

@@ -5,7 +5,9 @@
  * input, output channel c reads input channel c / depth_multiplier, and each output value is
  *     bias[c] + sum over the window's taps inside the input of (x - input_zero_point) * w
  * (TFLM's (x + input_offset) * w; it skips the taps that fall in the padding), requantized per
- * channel. `bias` is the layer's own (zeros when it has none): nothing is folded into it.
+ * channel. `bias` is the layer's own (zeros when it has none; a channel whose weights are all
+ * zero gets an equivalent constant, compiler/ops/conv.py fast_requantization): the compiler folds
+ * nothing into it (the 3x3 kernels fold the input offset in at run time, per kind of window).
  *
  * No scratch memory: the part of a window inside the input is a rectangle of taps, rows
  * [fy0, fy1) x columns [fx0, fx1), found once per output pixel, and the loops run over it without
@@ -19,7 +21,17 @@
  * [-255, 255]), and 16x16 multiply-accumulates (SMLABB/SMLATT/SMLABT): the same integers as the
  * portable loops. Those loops are written in assembly, so that all twelve values of the tap loop
  * stay in registers (gcc -Os otherwise keeps some of them on the stack); unoptimized builds
- * (-O0, where register allocation does not matter) and TINYC_NO_DSP take the portable loops.
+ * (-O0, where register allocation does not matter), clang and TINYC_NO_DSP take the portable
+ * loops.
+ *
+ * Four-channel kernels (Arm DSP cores, gcc; depth multiplier 1, a multiple of 4 channels, the
+ * compiler's fast requantization, see conv.h point 4): groups of 4 channels outside, pixels
+ * inside. A 3x3 filter without dilation (tinyc_depthwise_3x3_*_s8) runs each output row's pixels
+ * through tinyc_dw3x3_run_asm, one assembly loop from loads to stores: the windows inside the
+ * input as one run, each border pixel alone, every window's taps straight-line code on plain x
+ * with the input offset folded into the bias for exactly the taps it keeps (bias - zp * their
+ * weights' sum: TFLM's integers), so padding costs nothing inside the loop. Other filters take
+ * tinyc_depthwise_group4_body_s8 (the clipped-rectangle loops above, four channels at a time).
  *
  * Filter layout (compiler/ops/conv.py, depthwise_filter_blocks): TFLite's [1, H, W, C] filter
  * rearranged so that a pass over a window reads its weights in order: channels in blocks of 4
@@ -29,6 +41,13 @@
 #define TINYC_DEPTHWISE_CONV_H
 
 #include "tinyc_dsp.h"
+
+/* The depthwise assembly needs 11 registers around its statements, which gcc finds at every
+ * optimization level that defines __OPTIMIZE__ (with a frame pointer too); clang does not (nor
+ * did it for the tap loops before these kernels): it takes the portable loops, the same sums. */
+#if defined(TINYC_DSP) && defined(__OPTIMIZE__) && !defined(__clang__)
+#define TINYC_DW_ASM 1
+#endif
 
 
 typedef struct {
@@ -52,6 +71,7 @@ typedef struct {
   int32_t output_offset;
   int32_t activation_min;
   int32_t activation_max;
+  int32_t requant_fast; /* 1: the compiler proved tinyc_rq_apply exact here (tinyc_dsp.h) */
 } tinyc_depthwise_conv_s8_params;
 
 /* The filter taps f in [*first, *last) whose input coordinate origin + f * dilation lies in
@@ -75,11 +95,15 @@ typedef struct {
 
 /* acc[i] = bias[i] + sum over the taps t of (x[t][i] - zp) * w[t][i], i = 0..3: four output
  * channels from four input channels (depth multiplier 1); 4 weight bytes per tap. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__XTENSA__)
+/* as conv.h's tinyc_conv_dot_2x2_s8: gcc -O2 for Xtensa spills after scheduling loads early */
+__attribute__((optimize("no-schedule-insns")))
+#endif
 TINYC_NOINLINE void tinyc_depthwise_sum4_s8(const tinyc_depthwise_taps *t, const int8_t *x,
                                             const int8_t *w, int32_t zp, const int32_t *bias,
                                             int32_t acc[4]) {
   int32_t a0 = bias[0], a1 = bias[1], a2 = bias[2], a3 = bias[3];
-#if defined(TINYC_DSP) && defined(__OPTIMIZE__)
+#ifdef TINYC_DW_ASM
   /* -zp in both halfwords, for SXTAB16. The row loop's values live in memory (stack slots). */
   const int32_t neg_zp = (int32_t)(((uint32_t)-zp & 0xffffu) * 0x10001u);
   const int32_t cols = t->cols, x_skip = t->x_skip, w_skip = 4 * t->w_skip;
@@ -138,7 +162,7 @@ TINYC_NOINLINE void tinyc_depthwise_sum1x4_s8(const tinyc_depthwise_taps *t, con
                                               const int8_t *w, int32_t zp, const int32_t *bias,
                                               int32_t acc[4]) {
   int32_t a0 = bias[0], a1 = bias[1], a2 = bias[2], a3 = bias[3];
-#if defined(TINYC_DSP) && defined(__OPTIMIZE__)
+#ifdef TINYC_DW_ASM
   const int32_t cols = t->cols, x_skip = t->x_skip, w_skip = 4 * t->w_skip;
   int32_t rows = cols > 0 ? t->rows : 0, k, t0, t1, t2;
   if (rows > 0)
@@ -213,6 +237,14 @@ TINYC_ALWAYS_INLINE void tinyc_depthwise_output4(const tinyc_depthwise_conv_s8_p
                                                  const int32_t acc[4], const int32_t *multiplier,
                                                  const int8_t *shift, int8_t *out) {
   const int32_t offset = p->output_offset, lo = p->activation_min, hi = p->activation_max;
+#ifdef TINYC_MUL64_SLOW
+  if (p->requant_fast) { /* no 64-bit product (a library call on these cores) */
+    for (int32_t j = 0; j < 4; ++j)
+      out[j] = tinyc_clamp_s8(
+          tinyc_rq_apply(acc[j], tinyc_rq_make(multiplier[j], shift[j])) + offset, lo, hi);
+    return;
+  }
+#endif
   out[0] = tinyc_clamp_s8(tinyc_depthwise_requantize(acc[0], multiplier[0], shift[0]) + offset,
                           lo, hi);
   out[1] = tinyc_clamp_s8(tinyc_depthwise_requantize(acc[1], multiplier[1], shift[1]) + offset,
@@ -226,6 +258,13 @@ TINYC_ALWAYS_INLINE void tinyc_depthwise_output4(const tinyc_depthwise_conv_s8_p
 /* One output channel, out of line: for the channels taken one at a time. */
 TINYC_NOINLINE void tinyc_depthwise_output1(const tinyc_depthwise_conv_s8_params *p, int32_t acc,
                                             int32_t multiplier, int32_t shift, int8_t *out) {
+#ifdef TINYC_MUL64_SLOW
+  if (p->requant_fast) { /* no 64-bit product (a library call on these cores) */
+    const int32_t v = tinyc_rq_apply(acc, tinyc_rq_make(multiplier, shift)) + p->output_offset;
+    *out = tinyc_clamp_s8(v, p->activation_min, p->activation_max);
+    return;
+  }
+#endif
   const int32_t v = tinyc_depthwise_requantize(acc, multiplier, shift) + p->output_offset;
   *out = tinyc_clamp_s8(v, p->activation_min, p->activation_max);
 }
@@ -261,12 +300,512 @@ TINYC_NOINLINE void tinyc_depthwise_pixel_s8(const tinyc_depthwise_conv_s8_param
   }
 }
 
+#ifdef TINYC_DW_ASM
+/* ------------------------------------------------ four channels, depth multiplier 1, Arm DSP */
+
+/* One tap of four channels, in assembly: t0 = the input pixel's 4 bytes, t1 = the tap's 4
+ * weights. SXTAB16 takes x - zp of bytes 0 and 2 (1 and 3 with the rotation) as two halfwords;
+ * SXTB16 splits the weights likewise; SMLABB/SMLATT multiply-accumulate the halves. Three
+ * temporaries: the weights are loaded again for their second pair, which keeps the whole loop
+ * in 11 registers (gcc must find them with a frame pointer, at -Og too). */
+#define TINYC_DW_TAP4                              \
+  "ldr %[t0], [%[x]]\n\t"                          \
+  "ldr %[t1], [%[w]], #4\n\t"                      \
+  "sxtab16 %[t2], %[neg_zp], %[t0]\n\t"            \
+  "sxtab16 %[t0], %[neg_zp], %[t0], ror #8\n\t"    \
+  "sxtb16 %[t1], %[t1]\n\t"                        \
+  "smlabb %[a0], %[t2], %[t1], %[a0]\n\t"          \
+  "smlatt %[a2], %[t2], %[t1], %[a2]\n\t"          \
+  "ldr %[t1], [%[w], #-4]\n\t"                     \
+  "sxtb16 %[t1], %[t1], ror #8\n\t"                \
+  "smlabb %[a1], %[t0], %[t1], %[a1]\n\t"          \
+  "smlatt %[a3], %[t0], %[t1], %[a3]\n\t"
+/* The same for sums whose bias has the input offset folded in (x, not x - zp: no zp register,
+ * so four temporaries fit in the same 11). */
+#define TINYC_DW_TAP4_RAW                          \
+  "ldr %[t0], [%[x]]\n\t"                          \
+  "ldr %[t1], [%[w]], #4\n\t"                      \
+  "sxtb16 %[t2], %[t0]\n\t"                        \
+  "sxtb16 %[t0], %[t0], ror #8\n\t"                \
+  "sxtb16 %[t3], %[t1]\n\t"                        \
+  "sxtb16 %[t1], %[t1], ror #8\n\t"                \
+  "smlabb %[a0], %[t2], %[t3], %[a0]\n\t"          \
+  "smlatt %[a2], %[t2], %[t3], %[a2]\n\t"          \
+  "smlabb %[a1], %[t0], %[t1], %[a1]\n\t"          \
+  "smlatt %[a3], %[t0], %[t1], %[a3]\n\t"
+#define TINYC_DW_NEXT_TAP "add %[x], %[x], %[x_tap]\n\t"
+/* After a row's last tap: x_next (in memory: one register fewer) to the next row's first. */
+#define TINYC_DW_NEXT_ROW_M "ldr %[t1], %[x_next]\n\tadd %[x], %[x], %[t1]\n\t"
+
+/* acc[i] += sum of x[t][i] * w[t][i] over 1 to 3 rows of 3 taps, i = 0..3: straight-line code,
+ * entered at the row that leaves `rows` rows to go. The caller's acc holds the bias with the
+ * input offset folded in for exactly these taps: bias - zp * (their weights' sum). x: the input
+ * under the first tap (channel c); w: its 4 weights; rows x_row bytes apart, taps x_tap. */
+TINYC_ALWAYS_INLINE void tinyc_dw_rows3_raw(int32_t rows, const int8_t *x, int32_t x_tap,
+                                            int32_t x_row, const int8_t *w, int32_t *acc) {
+  int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3], t0 = rows, t1, t2, t3;
+  const int32_t x_next = x_row - 2 * x_tap;
+  __asm__ volatile("cmp %[t0], #2\n\t"
+                   "blt 3f\n\t"
+                   "beq 2f\n\t"
+                   TINYC_DW_TAP4_RAW TINYC_DW_NEXT_TAP TINYC_DW_TAP4_RAW TINYC_DW_NEXT_TAP
+                   TINYC_DW_TAP4_RAW TINYC_DW_NEXT_ROW_M
+                   "2:\n\t"
+                   TINYC_DW_TAP4_RAW TINYC_DW_NEXT_TAP TINYC_DW_TAP4_RAW TINYC_DW_NEXT_TAP
+                   TINYC_DW_TAP4_RAW TINYC_DW_NEXT_ROW_M
+                   "3:\n\t"
+                   TINYC_DW_TAP4_RAW TINYC_DW_NEXT_TAP TINYC_DW_TAP4_RAW TINYC_DW_NEXT_TAP
+                   TINYC_DW_TAP4_RAW
+                   : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [x] "+r"(x),
+                     [w] "+r"(w), [t0] "+r"(t0), [t1] "=&r"(t1), [t2] "=&r"(t2), [t3] "=&r"(t3)
+                   : [x_tap] "r"(x_tap), [x_next] "m"(x_next)
+                   : "cc", "memory");
+  acc[0] = a0;
+  acc[1] = a1;
+  acc[2] = a2;
+  acc[3] = a3;
+}
+
+/* tinyc_dw_rows3_raw for rows of 2 taps of a 3-wide filter (a window clipped at the left or
+ * right border): after each row, w skips the third tap's weights. */
+TINYC_ALWAYS_INLINE void tinyc_dw_rows2_raw(int32_t rows, const int8_t *x, int32_t x_tap,
+                                            int32_t x_row, const int8_t *w, int32_t *acc) {
+  int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3], t0 = rows, t1, t2, t3;
+  const int32_t x_next = x_row - x_tap;
+  __asm__ volatile("cmp %[t0], #2\n\t"
+                   "blt 3f\n\t"
+                   "beq 2f\n\t"
+                   TINYC_DW_TAP4_RAW TINYC_DW_NEXT_TAP TINYC_DW_TAP4_RAW TINYC_DW_NEXT_ROW_M
+                   "adds %[w], %[w], #4\n\t"
+                   "2:\n\t"
+                   TINYC_DW_TAP4_RAW TINYC_DW_NEXT_TAP TINYC_DW_TAP4_RAW TINYC_DW_NEXT_ROW_M
+                   "adds %[w], %[w], #4\n\t"
+                   "3:\n\t"
+                   TINYC_DW_TAP4_RAW TINYC_DW_NEXT_TAP TINYC_DW_TAP4_RAW
+                   : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [x] "+r"(x),
+                     [w] "+r"(w), [t0] "+r"(t0), [t1] "=&r"(t1), [t2] "=&r"(t2), [t3] "=&r"(t3)
+                   : [x_tap] "r"(x_tap), [x_next] "m"(x_next)
+                   : "cc", "memory");
+  acc[0] = a0;
+  acc[1] = a1;
+  acc[2] = a2;
+  acc[3] = a3;
+}
+
+/* acc[i] += sum over the taps t of (x[t][i] - zp) * w[t][i], i = 0..3, over a window of
+ * t->rows rows of t->cols taps (1 to 3), taps as in tinyc_depthwise_taps: row by row, a row's
+ * taps by a jump into an unrolled row; after a row, w skips the weights of the taps clipped
+ * off it. The borders of 3-wide filters. neg_zp: -zp in both halfwords. */
+TINYC_ALWAYS_INLINE void tinyc_dw_rows_s8(const tinyc_depthwise_taps *t, const int8_t *x,
+                                          const int8_t *w, int32_t neg_zp, int32_t *acc) {
+  int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3], t0, t1, t2;
+  int32_t rows = t->rows;
+  const int32_t x_tap = t->x_tap, x_next = t->x_skip + x_tap, cols = t->cols;
+  const int32_t w_skip = 4 * t->w_skip;
+  if (rows > 0 && cols > 0)
+    __asm__ volatile(
+        "2:\n\t"
+        "ldr %[t0], %[cols]\n\t"
+        "cmp %[t0], #2\n\t"
+        "blt 5f\n\t"
+        "beq 4f\n\t"
+        TINYC_DW_TAP4 TINYC_DW_NEXT_TAP
+        "4:\n\t" TINYC_DW_TAP4 TINYC_DW_NEXT_TAP
+        "5:\n\t" TINYC_DW_TAP4 TINYC_DW_NEXT_ROW_M
+        "ldr %[t0], %[w_skip]\n\t"
+        "add %[w], %[w], %[t0]\n\t"
+        "ldr %[t0], %[rows]\n\t"
+        "subs %[t0], %[t0], #1\n\t"
+        "str %[t0], %[rows]\n\t"
+        "bne 2b"
+        : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [x] "+r"(x), [w] "+r"(w),
+          [t0] "=&r"(t0), [t1] "=&r"(t1), [t2] "=&r"(t2), [rows] "+m"(rows)
+        : [neg_zp] "r"(neg_zp), [x_tap] "r"(x_tap), [x_next] "m"(x_next), [cols] "m"(cols),
+          [w_skip] "m"(w_skip)
+        : "cc", "memory");
+  acc[0] = a0;
+  acc[1] = a1;
+  acc[2] = a2;
+  acc[3] = a3;
+}
+
+/* tinyc_depthwise_window without its divisions when the dilation is 1. */
+TINYC_ALWAYS_INLINE void tinyc_dw_clip(int32_t origin, int32_t dilation, int32_t filter,
+                                       int32_t size, int32_t *first, int32_t *last) {
+  if (dilation != 1) {
+    tinyc_depthwise_window(origin, dilation, filter, size, first, last);
+    return;
+  }
+  const int32_t lo = origin < 0 ? -origin : 0;
+  int32_t hi = size - origin < filter ? size - origin : filter;
+  *first = lo;
+  *last = hi < lo ? lo : hi;
+}
+
+/* `ctl[22]` output pixels of one output row, four channels, 3x3 filter without dilation, in
+ * assembly from the first load to the last store (gcc -Os would keep the loop's values on the
+ * stack). Each pixel's window keeps the same ctl[24] rows (1 to 3) and ctl[26] columns (3 for
+ * a run of pixels inside the input horizontally, 2 for a border pixel): its sums start at
+ * the four int32 at ctl[18], the bias with the input offset folded in for exactly those taps (bias - zp * their
+ * weights' sum, so the taps multiply plain x: TFLM's integers, as in conv.h), run straight-line
+ * code entered at the row that leaves ctl[24] rows to go (the weights of clipped columns
+ * skipped), are requantized by tinyc_rq_apply (mode TINYC_RQ_FAST: SSAT is the clamp) and
+ * stored as one word; then x moves ctl[19] and the output ctl[20] bytes on.
+ * ctl: 4-7 m2, 8-11 round, 12-15 shift (tinyc_rq), 16 output offset, 17 x_tap (input depth),
+ * 18 the folded bias, 19 x step, 20 output step, 21 out, 22 count, 23 the weights of the first tap
+ * kept, 24 rows kept, 25 scratch, 26 columns kept. x_next: from a row's last tap kept to the
+ * next row's first. 11 registers, so that gcc finds them with a frame pointer, at -Og too. */
+TINYC_NOINLINE void tinyc_dw3x3_run_asm(const int8_t *x, int32_t *ctl, int32_t x_next) {
+  int32_t a0, a1, a2, a3, t0, t1, t2, t3, x_tap;
+  const int8_t *w;
+  int32_t *saved = ctl;
+  __asm__ volatile(
+      "0:\n\t"
+      "ldr %[t0], %[saved]\n\t"
+      "ldr %[t1], [%[t0], #72]\n\t"
+      "ldr %[w], [%[t0], #92]\n\t"
+      "ldrd %[a0], %[a1], [%[t1], #0]\n\t"
+      "ldrd %[a2], %[a3], [%[t1], #8]\n\t"
+      "ldr %[x_tap], [%[t0], #68]\n\t"
+      "str %[x], [%[t0], #100]\n\t"
+      "ldr %[t1], [%[t0], #104]\n\t"
+      "ldr %[t0], [%[t0], #96]\n\t"
+      "cmp %[t1], #2\n\t"
+      "beq 20f\n\t"
+      /* three columns */
+      "cmp %[t0], #2\n\t"
+      "blt 3f\n\t"
+      "beq 2f\n\t"
+      TINYC_DW_TAP4_RAW TINYC_DW_NEXT_TAP TINYC_DW_TAP4_RAW TINYC_DW_NEXT_TAP
+      TINYC_DW_TAP4_RAW TINYC_DW_NEXT_ROW_M
+      "2:\n\t"
+      TINYC_DW_TAP4_RAW TINYC_DW_NEXT_TAP TINYC_DW_TAP4_RAW TINYC_DW_NEXT_TAP
+      TINYC_DW_TAP4_RAW TINYC_DW_NEXT_ROW_M
+      "3:\n\t"
+      TINYC_DW_TAP4_RAW TINYC_DW_NEXT_TAP TINYC_DW_TAP4_RAW TINYC_DW_NEXT_TAP
+      TINYC_DW_TAP4_RAW
+      "b 4f\n"
+      /* two columns (one clipped: its weights skipped after each row) */
+      "20:\n\t"
+      "cmp %[t0], #2\n\t"
+      "blt 23f\n\t"
+      "beq 22f\n\t"
+      TINYC_DW_TAP4_RAW TINYC_DW_NEXT_TAP TINYC_DW_TAP4_RAW TINYC_DW_NEXT_ROW_M
+      "adds %[w], %[w], #4\n"
+      "22:\n\t"
+      TINYC_DW_TAP4_RAW TINYC_DW_NEXT_TAP TINYC_DW_TAP4_RAW TINYC_DW_NEXT_ROW_M
+      "adds %[w], %[w], #4\n"
+      "23:\n\t"
+      TINYC_DW_TAP4_RAW TINYC_DW_NEXT_TAP TINYC_DW_TAP4_RAW
+      "4:\n\t"
+      /* requantize: y = SMMULR(a, m2) + a; ((2y + round + (y >> 31)) >> shift) + offset */
+      "ldr %[t3], %[saved]\n\t"
+      "ldr %[x_tap], [%[t3], #64]\n\t"
+#define TINYC_DW_RQ(A, J)                                   \
+      "ldr %[t0], [%[t3], #" #J "*4+16]\n\t"                \
+      "ldr %[t1], [%[t3], #" #J "*4+32]\n\t"                \
+      "ldr %[t2], [%[t3], #" #J "*4+48]\n\t"                \
+      "smmulr %[w], %[" #A "], %[t0]\n\t"                   \
+      "add %[" #A "], %[" #A "], %[w]\n\t"                  \
+      "add %[w], %[t1], %[" #A "], lsl #1\n\t"              \
+      "add %[w], %[w], %[" #A "], asr #31\n\t"              \
+      "asr %[w], %[w], %[t2]\n\t"                           \
+      "add %[w], %[w], %[x_tap]\n\t"                        \
+      "ssat %[" #A "], #8, %[w]\n\t"
+      TINYC_DW_RQ(a0, 0) TINYC_DW_RQ(a1, 1) TINYC_DW_RQ(a2, 2) TINYC_DW_RQ(a3, 3)
+#undef TINYC_DW_RQ
+      /* the four bytes as one word; step */
+      "and %[a0], %[a0], #255\n\t"
+      "bfi %[a0], %[a1], #8, #8\n\t"
+      "bfi %[a0], %[a2], #16, #8\n\t"
+      "bfi %[a0], %[a3], #24, #8\n\t"
+      "ldr %[t0], [%[t3], #84]\n\t"
+      "ldr %[t1], [%[t3], #80]\n\t"
+      "str %[a0], [%[t0]]\n\t"
+      "add %[t0], %[t0], %[t1]\n\t"
+      "ldr %[x], [%[t3], #100]\n\t"
+      "ldr %[t1], [%[t3], #76]\n\t"
+      "str %[t0], [%[t3], #84]\n\t"
+      "add %[x], %[x], %[t1]\n\t"
+      "ldr %[t0], [%[t3], #88]\n\t"
+      "subs %[t0], %[t0], #1\n\t"
+      "str %[t0], [%[t3], #88]\n\t"
+      "bne 0b"
+      : [a0] "=&r"(a0), [a1] "=&r"(a1), [a2] "=&r"(a2), [a3] "=&r"(a3), [x] "+r"(x),
+        [w] "=&r"(w), [t0] "=&r"(t0), [t1] "=&r"(t1), [t2] "=&r"(t2), [t3] "=&r"(t3),
+        [x_tap] "=&r"(x_tap)
+      : [saved] "m"(saved), [x_next] "m"(x_next)
+      : "cc", "memory");
+}
+
+/* tinyc_depthwise_3x3_body_s8 in mode TINYC_RQ_FAST: every pixel through tinyc_dw3x3_run_asm,
+ * the columns inside the input as one run per output row, each border pixel alone. The folded
+ * biases of the row's three kinds of window (all columns, the left one clipped, the right one
+ * clipped) are set up when the rows a window keeps change, not per pixel. The input is at least
+ * 2 wide (tinyc_depthwise_conv_s8 sends narrower ones elsewhere), so a window keeps 2 or 3
+ * columns. */
+TINYC_ALWAYS_INLINE void tinyc_depthwise_3x3_fast_s8(const tinyc_depthwise_conv_s8_params *p,
+                                                     const int8_t *input, const int8_t *filter,
+                                                     const int32_t *bias,
+                                                     const int32_t *multiplier,
+                                                     const int8_t *shift, int8_t *output) {
+  const int32_t depth = p->input_depth, width = p->input_width, channels = p->output_depth;
+  const int32_t sw = p->stride_width, pw = p->pad_width, ow = p->output_width;
+  const int32_t x_row = width * depth, zp = p->input_zero_point;
+  int32_t ctl[27], folds[12], kept0 = -1, kept1 = -1;
+  for (int32_t j = 0; j < 4; ++j) {
+    const tinyc_rq r = tinyc_rq_make(multiplier[j], shift[j]);
+    ctl[4 + j] = r.mul;
+    ctl[8 + j] = r.round;
+    ctl[12 + j] = r.shift;
+  }
+  ctl[16] = p->output_offset;
+  ctl[17] = depth;
+  ctl[19] = sw * depth;
+  ctl[20] = channels;
+  /* the output columns whose window is inside the input horizontally:
+   * ox * sw - pw >= 0 and ox * sw - pw + 2 < width */
+  const int32_t ox_lo = (pw + sw - 1) / sw;
+  int32_t ox_hi = width - 3 + pw >= 0 ? (width - 3 + pw) / sw + 1 : 0;
+  if (ox_hi > ow) ox_hi = ow;
+  for (int32_t b = 0; b < p->batches; ++b) {
+    const int8_t *image = input + b * p->input_height * x_row;
+    for (int32_t oy = 0; oy < p->output_height; ++oy, output += ow * channels) {
+      const int32_t iy0 = oy * p->stride_height - p->pad_height;
+      int32_t fy0, fy1;
+      tinyc_dw_clip(iy0, 1, 3, p->input_height, &fy0, &fy1);
+      const int8_t *row = image + (iy0 + fy0) * x_row; /* first row inside */
+      ctl[24] = fy1 - fy0;
+      if (fy0 != kept0 || fy1 != kept1) { /* other rows kept than the row before's */
+        kept0 = fy0;
+        kept1 = fy1;
+        for (int32_t j = 0; j < 4; ++j) {
+          int32_t first = 0, middle = 0, last = 0; /* the columns' sums over the rows kept */
+          for (const int8_t *w = filter + 12 * fy0 + j; w < filter + 12 * fy1 + j; w += 12) {
+            first += w[0];
+            middle += w[4];
+            last += w[8];
+          }
+          folds[j] = bias[j] - zp * (first + middle + last);
+          folds[4 + j] = bias[j] - zp * (middle + last);
+          folds[8 + j] = bias[j] - zp * (first + middle);
+        }
+      }
+      for (int32_t ox = 0; ox < ow;) {
+        const int32_t ix0 = ox * sw - pw;
+        int32_t fx0 = 0, fx1 = 3, count = ox_hi - ox;
+        const int32_t *fold = folds;
+        if (ox < ox_lo || ox >= ox_hi) { /* a border pixel */
+          tinyc_dw_clip(ix0, 1, 3, width, &fx0, &fx1);
+          count = 1;
+          fold = folds + (fx0 ? 4 : 8); /* 2 columns: the input is at least 2 wide */
+        }
+        ctl[18] = (int32_t)(intptr_t)fold;
+        ctl[21] = (int32_t)(intptr_t)(output + ox * channels);
+        ctl[22] = count;
+        ctl[23] = (int32_t)(intptr_t)(filter + 12 * fy0 + 4 * fx0);
+        ctl[26] = fx1 - fx0;
+        tinyc_dw3x3_run_asm(row + (ix0 + fx0) * depth, ctl, x_row - (fx1 - fx0 - 1) * depth);
+        ox += count;
+      }
+    }
+  }
+}
+
+
+/* Channels c..c+3 (depth multiplier 1) of every output pixel, for the layers the compiler proved
+ * tinyc_rq_apply for (mode TINYC_RQ_FAST or TINYC_RQ_CLAMP, a constant), any filter (3x3 without
+ * dilation has its own body below). Channels outside, pixels inside: the four channels' bias and
+ * requantization constants are set up once per layer. Windows at most 3 taps wide go through
+ * tinyc_dw_rows_s8, wider ones through tinyc_depthwise_sum4_s8. input, filter, bias,
+ * multiplier, shift and output point at channel c's. */
+TINYC_ALWAYS_INLINE void tinyc_depthwise_group4_body_s8(const tinyc_depthwise_conv_s8_params *p,
+                                                        const int8_t *input,
+                                                        const int8_t *filter,
+                                                        const int32_t *bias,
+                                                        const int32_t *multiplier,
+                                                        const int8_t *shift, int8_t *output,
+                                                        const int32_t mode) {
+  const int32_t depth = p->input_depth, fh = p->filter_height, fw = p->filter_width;
+  const int32_t width = p->input_width, channels = p->output_depth;
+  const int32_t dh = p->dilation_height, dw = p->dilation_width;
+  const int32_t x_row = dh * width * depth, x_tap = dw * depth;
+  const int32_t zp = p->input_zero_point;
+  const int32_t neg_zp = (int32_t)(((uint32_t)-zp & 0xffffu) * 0x10001u);
+  const int32_t offset = p->output_offset;
+  const int32_t lo = p->activation_min, hi = p->activation_max, clamp = mode == TINYC_RQ_CLAMP;
+  const int32_t narrow = fw <= 3 && (fw > 1 || fh <= 3);
+  const int32_t b0 = bias[0], b1 = bias[1], b2 = bias[2], b3 = bias[3];
+  tinyc_rq r[4];
+  for (int32_t j = 0; j < 4; ++j) r[j] = tinyc_rq_make(multiplier[j], shift[j]);
+  for (int32_t b = 0; b < p->batches; ++b) {
+    const int8_t *image = input + b * p->input_height * width * depth;
+    for (int32_t oy = 0; oy < p->output_height; ++oy) {
+      const int32_t iy0 = oy * p->stride_height - p->pad_height;
+      int32_t fy0, fy1;
+      tinyc_dw_clip(iy0, dh, fh, p->input_height, &fy0, &fy1);
+      const int8_t *row = image + (iy0 + fy0 * dh) * width * depth; /* first row inside */
+      for (int32_t ox = 0; ox < p->output_width; ++ox, output += channels) {
+        const int32_t ix0 = ox * p->stride_width - p->pad_width;
+        int32_t acc[4] = {b0, b1, b2, b3};
+        {
+          int32_t fx0, fx1;
+          tinyc_dw_clip(ix0, dw, fw, width, &fx0, &fx1);
+          tinyc_depthwise_taps t = {0, 0, x_tap, 0, 0};
+          const int8_t *x = image;
+          int32_t tap0 = 0;
+          if (fy1 > fy0 && fx1 > fx0) {
+            t.rows = fy1 - fy0;
+            t.cols = fx1 - fx0;
+            t.x_skip = x_row - t.cols * x_tap;
+            t.w_skip = fw - t.cols;
+            x = row + (ix0 + fx0 * dw) * depth;
+            tap0 = fy0 * fw + fx0;
+            if (fw == 1) { /* one filter column: its taps are one run down the rows */
+              t.cols = t.rows;
+              t.rows = 1;
+              t.x_tap = x_row;
+            }
+          }
+          if (narrow)
+            tinyc_dw_rows_s8(&t, x, filter + 4 * tap0, neg_zp, acc);
+          else
+            tinyc_depthwise_sum4_s8(&t, x, filter + 4 * tap0, zp, acc, acc);
+        }
+        output[0] = tinyc_rq_out_s8(tinyc_rq_apply(acc[0], r[0]) + offset, lo, hi, clamp);
+        output[1] = tinyc_rq_out_s8(tinyc_rq_apply(acc[1], r[1]) + offset, lo, hi, clamp);
+        output[2] = tinyc_rq_out_s8(tinyc_rq_apply(acc[2], r[2]) + offset, lo, hi, clamp);
+        output[3] = tinyc_rq_out_s8(tinyc_rq_apply(acc[3], r[3]) + offset, lo, hi, clamp);
+      }
+    }
+  }
+}
+
+/* tinyc_depthwise_group4_body_s8 for a 3x3 filter with dilation 1 (most depthwise layers).
+ * The output columns whose window lies inside the input horizontally, [ox_lo, ox_hi), are found
+ * once per layer and need no clipping: their rows of 3 taps run the straight-line path
+ * (tinyc_dw_rows3_raw), entered at the first row inside, on plain x with the input offset folded
+ * into the bias per output row (bias - zp * the kept rows' weight sums: the same integers as
+ * TFLM's sum of (x - zp) * w over those taps, as in conv.h). The border columns go row by row. */
+TINYC_ALWAYS_INLINE void tinyc_depthwise_3x3_body_s8(const tinyc_depthwise_conv_s8_params *p,
+                                                     const int8_t *input, const int8_t *filter,
+                                                     const int32_t *bias,
+                                                     const int32_t *multiplier,
+                                                     const int8_t *shift, int8_t *output,
+                                                     const int32_t mode) {
+  const int32_t depth = p->input_depth, width = p->input_width, channels = p->output_depth;
+  const int32_t sw = p->stride_width, pw = p->pad_width, ow = p->output_width;
+  const int32_t x_row = width * depth;
+  const int32_t zp = p->input_zero_point;
+  const int32_t neg_zp = (int32_t)(((uint32_t)-zp & 0xffffu) * 0x10001u);
+  const int32_t offset = p->output_offset;
+  const int32_t lo = p->activation_min, hi = p->activation_max, clamp = mode == TINYC_RQ_CLAMP;
+  const int32_t b0 = bias[0], b1 = bias[1], b2 = bias[2], b3 = bias[3];
+  tinyc_rq r[4];
+  for (int32_t j = 0; j < 4; ++j) r[j] = tinyc_rq_make(multiplier[j], shift[j]);
+  /* sums of each filter row's weights, per channel: the input offset folded into the bias
+   * for the taps a window keeps (rows [fy0, fy1) of 3 full columns) */
+  int32_t row_sum[3][4];
+  for (int32_t r = 0; r < 3; ++r)
+    for (int32_t j = 0; j < 4; ++j)
+      row_sum[r][j] = filter[12 * r + j] + filter[12 * r + 4 + j] + filter[12 * r + 8 + j];
+  int32_t folded[4], left[4], right[4], kept0 = -1, kept1 = -1;
+  /* ox * sw - pw >= 0 and ox * sw - pw + 2 < width */
+  const int32_t ox_lo = (pw + sw - 1) / sw;
+  const int32_t ox_hi = width - 3 + pw >= 0 ? (width - 3 + pw) / sw + 1 : 0;
+  const uint32_t inner = ox_hi > ox_lo ? (uint32_t)(ox_hi - ox_lo) : 0u;
+  for (int32_t b = 0; b < p->batches; ++b) {
+    const int8_t *image = input + b * p->input_height * x_row;
+    for (int32_t oy = 0; oy < p->output_height; ++oy) {
+      const int32_t iy0 = oy * p->stride_height - p->pad_height;
+      int32_t fy0, fy1;
+      tinyc_dw_clip(iy0, 1, 3, p->input_height, &fy0, &fy1);
+      const int8_t *row = image + (iy0 + fy0) * x_row; /* first row inside */
+      const int8_t *w_row = filter + 12 * fy0;
+      if (fy0 != kept0 || fy1 != kept1) { /* other rows kept than the row before's */
+        /* the bias with the input offset folded in for the rows kept: all 3 columns, or the
+         * last 2 (left border) or the first 2 (right border) */
+        kept0 = fy0;
+        kept1 = fy1;
+        for (int32_t j = 0; j < 4; ++j) {
+          int32_t all = 0, first = 0, last = 0;
+          for (int32_t r = fy0; r < fy1; ++r) {
+            all += row_sum[r][j];
+            first += filter[12 * r + j];
+            last += filter[12 * r + 8 + j];
+          }
+          folded[j] = bias[j] - zp * all;
+          left[j] = folded[j] + zp * first;
+          right[j] = folded[j] + zp * last;
+        }
+      }
+      for (int32_t ox = 0; ox < ow; ++ox, output += channels) {
+        const int32_t ix0 = ox * sw - pw;
+        int32_t acc[4];
+        if ((uint32_t)(ox - ox_lo) < inner) { /* no column clipped */
+          acc[0] = folded[0];
+          acc[1] = folded[1];
+          acc[2] = folded[2];
+          acc[3] = folded[3];
+          if (fy1 > fy0)
+            tinyc_dw_rows3_raw(fy1 - fy0, row + ix0 * depth, depth, x_row, w_row, acc);
+        } else {
+          int32_t fx0, fx1;
+          tinyc_dw_clip(ix0, 1, 3, width, &fx0, &fx1);
+          if (fx1 - fx0 == 2 && fy1 > fy0) { /* one column clipped */
+            const int32_t *f = fx0 ? left : right;
+            acc[0] = f[0];
+            acc[1] = f[1];
+            acc[2] = f[2];
+            acc[3] = f[3];
+            tinyc_dw_rows2_raw(fy1 - fy0, row + (ix0 + fx0) * depth, depth, x_row,
+                               w_row + 4 * fx0, acc);
+          } else {
+            const tinyc_depthwise_taps t = {fy1 - fy0, fx1 - fx0, depth,
+                                            x_row - (fx1 - fx0) * depth, 3 - (fx1 - fx0)};
+            acc[0] = b0;
+            acc[1] = b1;
+            acc[2] = b2;
+            acc[3] = b3;
+            tinyc_dw_rows_s8(&t, row + (ix0 + fx0) * depth, w_row + 4 * fx0, neg_zp, acc);
+          }
+        }
+        output[0] = tinyc_rq_out_s8(tinyc_rq_apply(acc[0], r[0]) + offset, lo, hi, clamp);
+        output[1] = tinyc_rq_out_s8(tinyc_rq_apply(acc[1], r[1]) + offset, lo, hi, clamp);
+        output[2] = tinyc_rq_out_s8(tinyc_rq_apply(acc[2], r[2]) + offset, lo, hi, clamp);
+        output[3] = tinyc_rq_out_s8(tinyc_rq_apply(acc[3], r[3]) + offset, lo, hi, clamp);
+      }
+    }
+  }
+}
+
+/* Every group of 4 channels, by the body of the layer's kind (a constant in each wrapper). */
+#define TINYC_DW_GROUPS_VARIANT(NAME, BODY, MODE)                                               \
+  TINYC_NOINLINE void NAME(const tinyc_depthwise_conv_s8_params *p, const int8_t *input,        \
+                           const int8_t *filter, const int32_t *bias, const int32_t *multiplier, \
+                           const int8_t *shift, int8_t *output) {                               \
+    const int32_t taps = p->filter_height * p->filter_width;                                    \
+    for (int32_t c = 0; c < p->output_depth; c += 4)                                            \
+      BODY(p, input + c, filter + c * taps, bias + c, multiplier + c, shift + c, output + c,    \
+           MODE);                                                                               \
+  }
+#define TINYC_DW_3X3_FAST(p, i, f, b, m, s, o, MODE) tinyc_depthwise_3x3_fast_s8(p, i, f, b, m, s, o)
+TINYC_DW_GROUPS_VARIANT(tinyc_depthwise_3x3_rq_s8, TINYC_DW_3X3_FAST, TINYC_RQ_FAST)
+TINYC_DW_GROUPS_VARIANT(tinyc_depthwise_3x3_rqc_s8, tinyc_depthwise_3x3_body_s8, TINYC_RQ_CLAMP)
+TINYC_DW_GROUPS_VARIANT(tinyc_depthwise_group4_rq_s8, tinyc_depthwise_group4_body_s8,
+                        TINYC_RQ_FAST)
+TINYC_DW_GROUPS_VARIANT(tinyc_depthwise_group4_rqc_s8, tinyc_depthwise_group4_body_s8,
+                        TINYC_RQ_CLAMP)
+#endif
+
 /* Any filter size, stride, dilation, padding and depth multiplier. */
-static inline void tinyc_depthwise_conv_s8(const tinyc_depthwise_conv_s8_params *p,
-                                           const int8_t *TINYC_RESTRICT input,
-                                           const int8_t *TINYC_RESTRICT filter,
-                                           const int32_t *bias, const int32_t *multiplier,
-                                           const int8_t *shift, int8_t *TINYC_RESTRICT output) {
+static inline void tinyc_depthwise_conv_general_s8(const tinyc_depthwise_conv_s8_params *p,
+                                                   const int8_t *TINYC_RESTRICT input,
+                                                   const int8_t *TINYC_RESTRICT filter,
+                                                   const int32_t *bias,
+                                                   const int32_t *multiplier,
+                                                   const int8_t *shift,
+                                                   int8_t *TINYC_RESTRICT output) {
 #if defined(__GNUC__)
   /* Where layers share constant arrays, gcc specializes the pixel function for them, and
    * -Warray-bounds (in -Wall) then flags the four-channel loop's reads for a layer of fewer than
@@ -308,6 +847,36 @@ static inline void tinyc_depthwise_conv_s8(const tinyc_depthwise_conv_s8_params 
       }
     }
   }
+}
+
+/* The kernel: inline, so that with the params a constant the choice below is made at compile
+ * time and only the code it picks is built. On Arm DSP cores, depth multiplier 1 with a multiple
+ * of 4 channels and the fast requantization goes four channels at a time through
+ * tinyc_depthwise_group4_*_s8; everything else through tinyc_depthwise_conv_general_s8. */
+TINYC_ALWAYS_INLINE void tinyc_depthwise_conv_s8(const tinyc_depthwise_conv_s8_params *p,
+                                                 const int8_t *TINYC_RESTRICT input,
+                                                 const int8_t *TINYC_RESTRICT filter,
+                                                 const int32_t *bias, const int32_t *multiplier,
+                                                 const int8_t *shift,
+                                                 int8_t *TINYC_RESTRICT output) {
+#ifdef TINYC_DW_ASM
+  const int32_t mode = tinyc_rq_mode(p->requant_fast, p->activation_min, p->activation_max);
+  if (p->depth_multiplier == 1 && p->output_depth % 4 == 0 && mode != TINYC_RQ_GENERIC) {
+    const int32_t is3x3 = p->filter_height == 3 && p->filter_width == 3 &&
+                          p->dilation_height == 1 && p->dilation_width == 1 &&
+                          p->input_width >= 2;
+    if (is3x3 && mode == TINYC_RQ_FAST)
+      tinyc_depthwise_3x3_rq_s8(p, input, filter, bias, multiplier, shift, output);
+    else if (is3x3)
+      tinyc_depthwise_3x3_rqc_s8(p, input, filter, bias, multiplier, shift, output);
+    else if (mode == TINYC_RQ_FAST)
+      tinyc_depthwise_group4_rq_s8(p, input, filter, bias, multiplier, shift, output);
+    else
+      tinyc_depthwise_group4_rqc_s8(p, input, filter, bias, multiplier, shift, output);
+    return;
+  }
+#endif
+  tinyc_depthwise_conv_general_s8(p, input, filter, bias, multiplier, shift, output);
 }
 
 #endif /* TINYC_DEPTHWISE_CONV_H */

@@ -30,6 +30,109 @@ static inline int32_t tinyc_sxtb16_odd(int32_t v) {
 }
 #endif
 
+/* ------------------------------------------------------------ requantization, right shifts */
+
+/* TFLM's MultiplyByQuantizedMultiplier (double rounding) for the layers the compiler proves it
+ * for (params field requant_fast): every channel's multiplier m in [2^30, 2^31) (what
+ * QuantizeMultiplier gives), its shift <= 0 (a right shift e = -shift, or none), and every
+ * accumulator |x| < 2^29. Same integers as tinyc_requantize, in five instructions on Arm:
+ *   1. y = SaturatingRoundingDoublingHighMul(x, m) = floor((x * m + 2^30) / 2^31) (gemmlowp's
+ *      nudge and truncation toward zero reduce to this floor for both signs, tinyc_common.h).
+ *      With the DSP extension that is one SMMULR (floor((a * b + 2^31) / 2^32)) and an add: with
+ *      m2 = 2m - 2^32 (2m wrapped to int32), (x * m2 + 2^31) / 2^32 = (2xm + 2^31) / 2^32 - x,
+ *      so y = SMMULR(x, m2) + x, for any x. |y| <= |x|.
+ *   2. RoundingDivideByPOT(y, e), half away from zero, = floor((y + 2^(e-1) - [y < 0]) / 2^e)
+ *      for e >= 1 and y for e = 0. Both are (2y + 2^e + (y >> 31)) >> (e + 1): doubling puts
+ *      the sign's -1 at half weight, which changes no floor of an integer over 2^e (e >= 1) and
+ *      makes e = 0 the identity. |2y| + 2^e < 2^31 for e <= 30.
+ * The compiler hands these kernels shifts of at most 30 and no multiplier 0: with |x| < 2^29,
+ * TFLM's result is 0 for e >= 30 and for QuantizeMultiplier's multiplier 0 (a scale below
+ * 2^-31), and so is the result of (2^30, shift -30), which replaces them there
+ * (compiler/ops/conv.py). tinyc_rq_make turns a channel's multiplier and shift into those constants once, outside the
+ * loops over pixels. */
+/* Cores whose compilers call a library routine for a 64-bit product (the ESP8266's LX106, with
+ * the CALL0 ABI and no MUL32_HIGH; Armv6-M) take y from 16-bit halves instead: same integers. */
+#if !defined(TINYC_DSP) && !defined(TINYC_MUL64_SLOW) && \
+    (defined(__XTENSA_CALL0_ABI__) || defined(__ARM_ARCH_6M__))
+#define TINYC_MUL64_SLOW 1
+#endif
+
+typedef struct {
+  int32_t mul;   /* m2 = 2m - 2^32 on the DSP path, m on the portable one */
+  int32_t round; /* 2^e */
+  int32_t shift; /* e + 1 */
+} tinyc_rq;
+
+TINYC_ALWAYS_INLINE tinyc_rq tinyc_rq_make(int32_t multiplier, int32_t shift) {
+  tinyc_rq r;
+  const int32_t e = -shift; /* 0 to 30, from the compiler */
+#ifdef TINYC_DSP
+  r.mul = (int32_t)((uint32_t)multiplier << 1);
+#else
+  r.mul = multiplier;
+#endif
+  r.round = (int32_t)(1u << (e & 31)); /* e < 0 (a left shift) only where requant_fast is 0 */
+  r.shift = e + 1;
+  return r;
+}
+
+/* floor((x * m + 2^30) / 2^31) for |x| < 2^29 and m in [2^30, 2^31), from 16-bit halves:
+ * x = xh 2^16 + xl, m = mh 2^16 + ml (xl, ml, mh unsigned, xh signed), so
+ * x m + 2^30 = 2^32 xh mh + 2^16 (xl mh + xh ml) + xl ml + 2^30, and the floor of that over 2^31
+ * is 2 xh mh + floor((xl mh + xh ml + (xl ml >> 16) + 2^14) / 2^15) (nested floors of divisions
+ * merge; 2^30 is a multiple of 2^16). xl mh < 2^31 is split at 2^15 so that no sum leaves int32:
+ * |xh ml| < 2^29. */
+TINYC_ALWAYS_INLINE int32_t tinyc_rq_high_mul32(int32_t x, int32_t m) {
+  const uint32_t xl = (uint32_t)x & 0xffffu, ml = (uint32_t)m & 0xffffu, mh = (uint32_t)m >> 16;
+  const int32_t xh = x >> 16;
+  const uint32_t q1 = xl * mh;
+  const int32_t rest = (int32_t)(q1 & 0x7fffu) + xh * (int32_t)ml +
+                       (int32_t)(((xl * ml) >> 16) + (1u << 14));
+  return 2 * xh * (int32_t)mh + (int32_t)(q1 >> 15) + (rest >> 15);
+}
+
+TINYC_ALWAYS_INLINE int32_t tinyc_rq_apply(int32_t x, tinyc_rq r) {
+#ifdef TINYC_DSP
+  int32_t y;
+  __asm__("smmulr %0, %1, %2" : "=r"(y) : "r"(x), "r"(r.mul));
+  y += x;
+#elif defined(TINYC_MUL64_SLOW)
+  const int32_t y = tinyc_rq_high_mul32(x, r.mul);
+#else
+  const int32_t y = (int32_t)(((int64_t)x * r.mul + ((int64_t)1 << 30)) >> 31);
+#endif
+  return (int32_t)((uint32_t)y * 2u + (uint32_t)r.round + (uint32_t)(y >> 31)) >> r.shift;
+}
+
+/* One int8 output: the requantized value plus the output offset, clamped to [lo, hi]. On the
+ * DSP path SSAT does the int8 saturation; `clamp` (lo > -128 || hi < 127, computed once per
+ * call) says whether the activation range is narrower, so a layer whose range is all of int8
+ * (the usual case) pays for no compares. */
+TINYC_ALWAYS_INLINE int8_t tinyc_rq_out_s8(int32_t v, int32_t lo, int32_t hi, int32_t clamp) {
+#ifdef TINYC_DSP
+  v = __ssat(v, 8);
+  if (clamp) {
+    v = v < lo ? lo : v;
+    v = v > hi ? hi : v;
+  }
+  return (int8_t)v;
+#else
+  (void)clamp;
+  return tinyc_clamp_s8(v, lo, hi);
+#endif
+}
+
+/* Requantization modes of an int8 kernel: TINYC_RQ_GENERIC (tinyc_requantize), TINYC_RQ_FAST
+ * (tinyc_rq_apply, activation range all of int8) or TINYC_RQ_CLAMP (tinyc_rq_apply, a narrower
+ * range). Kernels take it as a constant: each mode is its own copy of a kernel's loops, and the
+ * kernel's inline entry picks one from the params, at compile time when they are constants. */
+#define TINYC_RQ_GENERIC 0
+#define TINYC_RQ_FAST 1
+#define TINYC_RQ_CLAMP 2
+TINYC_ALWAYS_INLINE int32_t tinyc_rq_mode(int32_t requant_fast, int32_t lo, int32_t hi) {
+  return !requant_fast ? TINYC_RQ_GENERIC : lo > -128 || hi < 127 ? TINYC_RQ_CLAMP : TINYC_RQ_FAST;
+}
+
 /* Keep hot loops out of line where the compiler allows it: register allocators (gcc -Os in
  * particular) keep a loop's values in registers much better when they see that loop alone than
  * when it is inlined into the loops around it. */

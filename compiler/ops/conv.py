@@ -41,6 +41,7 @@ from ..quantize import (
     conv_multipliers,
     float_activation_range,
     fold_input_offset,
+    multiply_by_quantized_multiplier,
 )
 from . import (
     FUSED_ACTIVATIONS,
@@ -107,6 +108,8 @@ def lower_conv(graph: Graph, op: Op) -> KernelCall:
         return _lower_conv_s16(op, x, w, bias, y, window, groups, multipliers, shifts)
     bias_data = bias.data if bias is not None else None
     folded = fold_input_offset(bias_data, w.data, x.zero_point, channels, (1, 2, 3))
+    fast, folded, multipliers, shifts = fast_requantization(
+        folded, bias_data, w.data, x.zero_point, (1, 2, 3), multipliers, shifts)
     io = (TensorArg(x.index), ArrayArg("filter"), ArrayArg("bias"), ArrayArg("multiplier"),
           ArrayArg("shift"), TensorArg(y.index))
     constants = _arrays(folded, multipliers, shifts)
@@ -117,18 +120,23 @@ def lower_conv(graph: Graph, op: Op) -> KernelCall:
             params=_grouped_geometry(x, w, y, groups) + _rest(op, x, y, window),
             args=(io[0], TensorArg(w.index)) + io[2:], arrays=constants)
     pointwise = w.shape[1:3] == (1, 1) and window.stride == (1, 1) and window.padding == (0, 0)
-    params = _geometry(x, w.shape[1:3], y) + _rest(op, x, y, window)
     column = w.size // channels  # filter_height * filter_width * input_depth
+    # im2col columns and filter rows padded to a multiple of 4 (zero weights): the kernels'
+    # chunk loops then need no tail
+    padded = column if pointwise else -(-column // 4) * 4
+    params = (_geometry(x, w.shape[1:3], y) + _rest(op, x, y, window)
+              + (("requant_fast", int(fast)),))
     # Windows read in place, TFLite's OHWI layout as it is: needs no scratch.
     in_place = KernelCall(
         op=op, function="tinyc_conv_s8", header="conv.h", params_type="tinyc_conv_s8_params",
         params=params, args=(io[0], TensorArg(w.index)) + io[2:], arrays=constants)
     # 2x2 matrix products: filter rows interleaved
-    matrix = (ConstArray("filter", "int8_t", interleave_rows(w.data.reshape(channels, -1))),)
+    rows = np.pad(w.data.reshape(channels, -1), ((0, 0), (0, padded - column)))
+    matrix = (ConstArray("filter", "int8_t", interleave_rows(rows)),)
     if pointwise:
         return replace(in_place, function="tinyc_conv_1x1_s8", args=io, arrays=matrix + constants)
     return replace(in_place, function="tinyc_conv_im2col_s8", args=io + (ScratchArg(),),
-                   arrays=matrix + constants, scratch_bytes=2 * column, fallback=in_place)
+                   arrays=matrix + constants, scratch_bytes=2 * padded, fallback=in_place)
 
 
 def _lower_conv_s16(op: Op, x: Tensor, w: Tensor, bias: Tensor | None, y: Tensor,
@@ -170,6 +178,47 @@ def _lower_conv_f32(op: Op, x: Tensor, w: Tensor, bias: Tensor | None, y: Tensor
         + (("activation_min", act_min), ("activation_max", act_max)),
         args=(TensorArg(x.index), TensorArg(w.index), ArrayArg("bias"), TensorArg(y.index)),
         arrays=(ConstArray("bias", "float", _bias_f32(bias, w.shape[0])),))
+
+
+FAST_REQUANT_REACH = 1 << 29  # tinyc_rq_apply (runtime/tinyc_dsp.h) takes |accumulator| < 2^29
+
+
+def fast_requantization(kernel_bias: np.ndarray, bias: np.ndarray | None, weights: np.ndarray,
+                        zero_point: int, sum_axes: tuple[int, ...], multipliers: list[int],
+                        shifts: list[int]) -> tuple[bool, np.ndarray, list[int], list[int]]:
+    """Whether the int8 kernels may requantize with tinyc_rq_apply (runtime/tinyc_dsp.h), and
+    the bias, multipliers and shifts they then take.
+
+    tinyc_rq_apply gives TFLM's integers when every multiplier is in [2^30, 2^31)
+    (QuantizeMultiplier's range) or 0 (its answer for scales below 2^-31), every shift is a right
+    shift or none, and no accumulator can reach 2^29 in magnitude: TFLM's bias plus products with
+    the input offset applied (the conv kernels' sums with the offset folded into `kernel_bias`
+    end at the same value). A channel whose weights are all zero computes its bias whatever the
+    input; trained models have such channels with biases near 2^30 (vww_96_int8). Its output,
+    requantize(bias) + output offset, clamped, is a constant, so it gets bias 2v, multiplier 2^30
+    and shift 0 (requantize(2v) = floor(v + 1/2) = v), v TFLM's requantized bias bounded to
+    [-256, 256] (beyond, the clamp gives the same byte): the same output from a small
+    accumulator, by either requantization. When the fast path applies, a multiplier 0 or a shift
+    below -30 (TFLM's result 0 for such accumulators) becomes 2^30 and -30 (0 too), which
+    tinyc_rq_make takes without a test."""
+    kernel_bias = np.array(kernel_bias, np.int32, copy=True)
+    multipliers, shifts = list(multipliers), list(shifts)
+    mass = np.abs(weights.astype(np.int64)).sum(axis=sum_axes)
+    values = bias.astype(np.int64).ravel() if bias is not None else np.zeros(mass.size, np.int64)
+    centred = max(abs(-128 - zero_point), abs(127 - zero_point))
+    worst = np.abs(values) + mass * centred
+    for c in np.flatnonzero(mass == 0):
+        v = multiply_by_quantized_multiplier(int(kernel_bias[c]), multipliers[c], shifts[c])
+        v = min(max(v, -256), 256)
+        kernel_bias[c], multipliers[c], shifts[c], worst[c] = 2 * v, 1 << 30, 0, abs(2 * v)
+    fast = (all(m == 0 or (1 << 30) <= m < (1 << 31) for m in multipliers)
+            and all(e <= 0 for e in shifts)
+            and (not worst.size or int(worst.max()) < FAST_REQUANT_REACH))
+    if fast:  # |acc| < 2^29: a multiplier 0 or a shift below -30 gives 0, as 2^30, -30 does
+        for c, (m, e) in enumerate(zip(multipliers, shifts)):
+            if m == 0 or e < -30:
+                multipliers[c], shifts[c] = 1 << 30, -30
+    return fast, kernel_bias, multipliers, shifts
 
 
 def interleave_rows(matrix: np.ndarray) -> np.ndarray:
@@ -256,7 +305,9 @@ def lower_depthwise_conv(graph: Graph, op: Op) -> KernelCall:
     bias_data = bias.data if bias is not None else None
     check_accumulator(bias_data, w.data, x.zero_point, channels, (0, 1, 2))
     plain_bias = fold_input_offset(bias_data, w.data, 0, channels, (0, 1, 2))  # unfolded
-    params = geometry + _rest(op, x, y, window)
+    fast, plain_bias, multipliers, shifts = fast_requantization(
+        plain_bias, bias_data, w.data, x.zero_point, (0, 1, 2), multipliers, shifts)
+    params = geometry + _rest(op, x, y, window) + (("requant_fast", int(fast)),)
     return KernelCall(
         op=op,
         function="tinyc_depthwise_conv_s8",
