@@ -10,10 +10,11 @@ original layout and both TRANSPOSEs disappear; two cancelling TRANSPOSEs back to
 RESHAPE (an alias, no code). The result is bit-exact by construction: the same arithmetic on the
 same values, only where the bytes sit changes.
 
-Only chains whose intermediate tensors have no other reader (and are not model outputs) are
-rewritten. The op keeps its own output quantization: it writes a new tensor with the output's
-quantization and the final layout, and a RESHAPE gives that the name the rest of the graph reads
-(TRANSPOSE copies bytes, whatever the two tensors' quantization says).
+Only chains whose intermediate tensors have no other reader (and are not model outputs), and
+whose first TRANSPOSE keeps its input's quantization, are rewritten. The op keeps its own
+output quantization: it writes a new tensor with the output's quantization and the final
+layout, and a RESHAPE gives that the name the rest of the graph reads (TRANSPOSE copies bytes,
+whatever the two tensors' quantization says).
 """
 
 from __future__ import annotations
@@ -65,8 +66,18 @@ def _rewrite_one(graph: Graph) -> Graph | None:
         p1, p2 = _perm(graph, first), _perm(graph, second)
         if not p1 or len(p1) != len(p2) or [p1[i] for i in p2] != list(range(len(p1))):
             continue  # the second does not undo the first
+        if chain and _reinterprets(graph, first):
+            continue  # the chain reads the copied bytes with another quantization
         return _replace(graph, first, chain[::-1], second, p1)
     return None
+
+
+def _reinterprets(graph: Graph, transpose: Op) -> bool:
+    """Whether a TRANSPOSE's output has another type or quantization than its input: TFLM copies
+    the bytes, so the ops after it read them as other values, which the chain rewritten onto the
+    input would not."""
+    x, y = graph.tensor(transpose.inputs[0]), graph.tensor(transpose.outputs[0])
+    return x.dtype != y.dtype or x.quant != y.quant
 
 
 def _layout_free(graph: Graph, op: Op) -> bool:
