@@ -475,6 +475,28 @@ def bench_model(path: Path, args: argparse.Namespace) -> Result:
         None,
         note=f"tinyc arena/bound {over_bound:.3f}",
     )
+    # The memory modes (plan_memory.MEMORY_MODES): "fast" is the build benchmarked above;
+    # "small" takes every overlap that shrinks the arena, at some cost in time (its own build,
+    # bit-exactness and Cortex-M4 rows below).
+    small = compile_model(path, memory="small")
+    result.add("in-place bound, bytes: memory fast / small", plan.in_place_bound,
+               small.plan.in_place_bound, ratio=False,
+               note="the liveness bound with every overlap each mode allows")
+    result.add("arena, bytes: memory small vs TFLM head", small.plan.arena_bytes, alloc["head"],
+               note=f"fast {plan.arena_bytes:,}, liveness bound {plan.liveness_bound:,}")
+    small_exact = None
+    if host is not None:
+        small_host = build_host_model(small.files, small.name)
+        small_exact = sum(small_host.run(inputs) == theirs
+                          for inputs, theirs in zip(samples, expected))
+        result.add("memory small: outputs bit-exact with TFLM",
+                   f"{small_exact}/{len(samples)}", None, ratio=False)
+    result.summary.update(
+        in_place_fast=plan.in_place_bound,
+        in_place_small=small.plan.in_place_bound,
+        arena_small=small.plan.arena_bytes,
+        exact_small=None if small_exact is None else f"{small_exact}/{len(samples)}",
+    )
     result.summary.update(
         arena=plan.arena_bytes,
         head=alloc["head"],
@@ -503,6 +525,8 @@ def bench_model(path: Path, args: argparse.Namespace) -> Result:
                 _callgrind(result, folder, name, path, input_file, len(graph.inputs))
         if args.m4:
             _m4(result, folder, name, path, input_file, expected[0], args)
+            _m4_small(result, write_folder(small.files, Path(tmp) / "small" / name), name,
+                      input_file, expected[0], args)
         if args.data_movement:
             _data_movement(result, compiled, path, samples, expected, input_file, args)
         if args.layers:
@@ -724,6 +748,26 @@ def _callgrind(
     result.summary["cg_ratio"] = ours / theirs if theirs else None
 
 
+def _m4_small(result: Result, folder: Path, name: str, input_file: Path,
+              tflm_out: list[bytes], args: argparse.Namespace) -> None:
+    """The "small" memory mode's build on m4bench -Os: instructions and estimated cycles per
+    invoke beside the default ("fast") build's."""
+    if m4bench_missing(args.m4bench) or "m4_Os" not in result.summary:
+        return
+    try:
+        m4 = run_m4bench(args.m4bench, folder, name, input_file, "Os")
+    except Skip as exc:
+        result.add(f"M4 -Os memory small: skipped ({exc})")
+        return
+    insns, cycles = m4["insns_per_invoke"][0], m4["cycles_est_per_invoke"][0]
+    same = m4["output_hex"][0] == [b.hex() for b in tflm_out]
+    result.summary.update(m4_Os_small=insns, m4_Os_small_cycles=cycles, m4_Os_small_exact=same)
+    result.add("M4 -Os: instr/invoke, memory small vs fast", insns, result.summary["m4_Os"],
+               note="output bytes equal TFLM's" if same else "output bytes DIFFERENT")
+    result.add("M4 -Os: est. cycles/invoke, memory small vs fast", cycles,
+               result.summary.get("m4_Os_cycles"))
+
+
 def _m4(
     result: Result,
     folder: Path,
@@ -751,6 +795,7 @@ def _m4(
         result.summary.update(
             {
                 f"m4_{opt}": insns,
+                f"m4_{opt}_cycles": m4["cycles_est_per_invoke"][0],
                 f"m4_{opt}_exact": same,
                 f"m4_{opt}_flash": m4["flash_model_code"],
                 "m4_ram": m4["ram_model"],
@@ -921,6 +966,18 @@ def print_summary(results: list[Result], skipped: list[tuple[Path, str]], m4: bo
                 ]
             )
         _table(cols, rows)
+    print()
+    print("Summary: memory modes: arena, liveness bound and in-place bound (bytes), and "
+          "Cortex-M4 -Os instructions / estimated cycles per invoke in each mode")
+    cols = ["model", "bound", "in-place fast", "in-place small", "arena fast", "arena small",
+            "small exact", "Os instr fast", "Os instr small", "Os cyc fast", "Os cyc small"]
+    rows = [[r.model.stem, r.summary.get("bound"), r.summary.get("in_place_fast"),
+             r.summary.get("in_place_small"), r.summary.get("arena"),
+             r.summary.get("arena_small"), r.summary.get("exact_small"),
+             r.summary.get("m4_Os"), r.summary.get("m4_Os_small"),
+             r.summary.get("m4_Os_cycles"), r.summary.get("m4_Os_small_cycles")]
+            for r in results]
+    _table(cols, rows)
     stateful = [r for r in results if r.summary.get("state") or r.summary.get("tflm_state")]
     if stateful:
         print()

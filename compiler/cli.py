@@ -59,10 +59,16 @@ def build_parser() -> argparse.ArgumentParser:
                       "fit in free arena space (the arena never grows for them), always = "
                       "everywhere (faster, larger arena), never = none (default: auto)")
     _add_max_arena(comp)
+    _add_memory(comp)
+    _add_rounding(comp)
     comp.add_argument("--library", action="store_true",
                       help="write one folder that is at once an ESP-IDF component, a CMake "
                       "library (add_subdirectory), an Arduino library and a PlatformIO library "
                       "(sources under src/); default: the plain folder")
+    comp.add_argument("--shared-runtime", action="store_true",
+                      help="leave the kernels out of the folder: the model is built against the "
+                      "runtime folder `tinyc runtime` writes, which all the program's models "
+                      "share (one copy of each kernel)")
 
     ver = sub.add_parser("verify", help="compile, build on the host, compare with TFLM and LiteRT")
     ver.add_argument("model", help=".tflite file")
@@ -72,8 +78,20 @@ def build_parser() -> argparse.ArgumentParser:
     ver.add_argument("--scratch", choices=SCRATCH_POLICIES, default="auto",
                      help="as for compile (default: auto)")
     _add_max_arena(ver)
+    _add_memory(ver)
+    _add_rounding(ver)
 
     sub.add_parser("ops", help="list supported ops with their types and options")
+
+    run = sub.add_parser("runtime", help="write the kernels once, for models compiled with "
+                         "--shared-runtime (a folder to add to the include path; a CMake "
+                         "INTERFACE library tinyc_runtime)")
+    run.add_argument("-o", "--output", required=True, metavar="DIR",
+                     help="output folder (replaced atomically)")
+    run.add_argument("--library", action="store_true",
+                     help="the runtime as a library named tinyc_runtime (ESP-IDF component, "
+                     "CMake, Arduino and PlatformIO library), for models compiled with "
+                     "--library --shared-runtime")
 
     rep = sub.add_parser("report", help="per-layer costs, flash and RAM totals, the arena over "
                          "time, and whether the model fits a microcontroller")
@@ -82,6 +100,8 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--scratch", choices=SCRATCH_POLICIES, default="auto",
                      help="as for compile (default: auto)")
     _add_max_arena(rep)
+    _add_memory(rep)
+    _add_rounding(rep)
     budget = rep.add_mutually_exclusive_group()
     budget.add_argument("--target", type=_target, metavar="NAME",
                         help="check the model fits this part: " + ", ".join(_target_names()))
@@ -151,6 +171,21 @@ def _add_max_arena(parser: argparse.ArgumentParser) -> None:
                         f"(default {DEFAULT_MAX_ARENA}; suffixes K and M)")
 
 
+def _add_memory(parser: argparse.ArgumentParser) -> None:
+    from .plan_memory import MEMORY_MODES
+
+    parser.add_argument("--memory", choices=MEMORY_MODES, default="fast",
+                        help="fast (default): kernels run in place where that costs no time; "
+                        "small: wherever it makes the arena smaller, even at some cost in time")
+
+
+def _add_rounding(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--rounding", choices=("double", "single"), default="double",
+                        help="requantization: double (default) as TFLM's reference kernels, "
+                        "single as TFLite built with TFLITE_SINGLE_ROUNDING (fewer "
+                        "instructions; verified against LiteRT instead of TFLM)")
+
+
 def _byte_count(text: str) -> int:
     units = {"K": 1 << 10, "M": 1 << 20}
     scale = units.get(text[-1:].upper(), 1)
@@ -209,7 +244,9 @@ def _compile(args: argparse.Namespace) -> int:
     from .report import constant_bytes, estimate_code_size
 
     compiled = compile_to_folder(args.model, args.output, args.name, args.scratch,
-                                 args.max_arena, library=args.library)
+                                 args.max_arena, library=args.library,
+                                 shared_runtime=args.shared_runtime, memory=args.memory,
+                                 rounding=args.rounding)
     weights = constant_bytes(compiled.model)
     code = estimate_code_size(compiled).code_bytes
     print(
@@ -217,6 +254,19 @@ def _compile(args: argparse.Namespace) -> int:
         f"arena {compiled.plan.arena_bytes} bytes, flash ~{weights + code:,} bytes: "
         f"{weights:,} of weights and constants, ~{code:,} of code)"
     )
+    return 0
+
+
+def _runtime(args: argparse.Namespace) -> int:
+    from .library import runtime_library_files
+    from .write_files import RUNTIME_DIR, runtime_id, shared_runtime_files, write_folder
+
+    files = shared_runtime_files()
+    if args.library:
+        files = runtime_library_files(files)
+    write_folder(files, args.output)
+    headers = sum(p.endswith(".h") and f"{RUNTIME_DIR}/" in p for p in files) - 1  # - the id
+    print(f"{args.output}: tinyc runtime {runtime_id()} ({headers} kernel headers)")
     return 0
 
 
@@ -233,6 +283,8 @@ def _verify(args: argparse.Namespace) -> int:
             litert=not args.no_litert,
             scratch=args.scratch,
             max_arena=args.max_arena,
+            memory=args.memory,
+            rounding=args.rounding,
             progress=progress.advance,
         )
     print("\n".join(report.lines()))
@@ -290,8 +342,11 @@ def _report(args: argparse.Namespace) -> int:
 
     if args.flash is not None and args.target is not None:
         raise TinycError("--flash goes with --ram, not with --target (a target has its own)")
-    report = report_model(args.model, args.name, args.scratch, args.max_arena,
-                          code_size=args.code_size)
+    from .pipeline import compile_model
+
+    compiled = compile_model(args.model, args.name, args.scratch, args.max_arena,
+                             memory=args.memory, rounding=args.rounding)
+    report = report_model(args.model, code_size=args.code_size, compiled=compiled)
     if args.target is not None or args.ram is not None or args.flash is not None:
         report.fit = report.check(args.target, args.ram, args.flash)
     written = []
@@ -347,4 +402,5 @@ def supported_ops_table(registry) -> list[str]:
     return rows
 
 
-COMMANDS = {"compile": _compile, "verify": _verify, "ops": _ops, "report": _report}
+COMMANDS = {"compile": _compile, "verify": _verify, "ops": _ops, "report": _report,
+            "runtime": _runtime}

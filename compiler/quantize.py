@@ -5,7 +5,10 @@ Pure functions on Python floats (which are IEEE doubles, like TFLM's `double`) a
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import math
+from collections.abc import Iterator
 
 import numpy as np
 
@@ -22,6 +25,35 @@ def round_half_away(x: float) -> int:
     return int(math.floor(abs(x) + 0.5)) * (1 if x >= 0 else -1)
 
 
+ROUNDINGS = ("double", "single")
+_ROUNDING: contextvars.ContextVar[str] = contextvars.ContextVar("tinyc_rounding", default="double")
+
+
+@contextlib.contextmanager
+def rounding_mode(mode: str) -> Iterator[None]:
+    """Compile under a requantization mode: "double" (TFLM's reference kernels, gemmlowp's two
+    roundings; the default) or "single" (TFLite built with TFLITE_SINGLE_ROUNDING: one rounding
+    shift of a 64-bit product). quantize_multiplier, multiply_by_quantized_multiplier and the
+    tables built from them follow it; the generated code defines TINYC_SINGLE_ROUNDING to match.
+    """
+    if mode not in ROUNDINGS:
+        raise ValueError(f"rounding {mode!r}: expected one of {', '.join(ROUNDINGS)}")
+    token = _ROUNDING.set(mode)
+    try:
+        yield
+    finally:
+        _ROUNDING.reset(token)
+
+
+def rounding() -> str:
+    """The requantization mode being compiled: "double" or "single"."""
+    return _ROUNDING.get()
+
+
+def single_rounding() -> bool:
+    return _ROUNDING.get() == "single"
+
+
 class QuantizationError(ValueError):
     """A rescale factor the runtime cannot apply (or TFLM would apply with undefined behaviour);
     lowering reports it as unsupported, naming the op."""
@@ -33,6 +65,8 @@ def quantize_multiplier(real: float, max_shift: int = 30) -> tuple[int, int]:
     `shift` is the left shift (negative shifts right), as MultiplyByQuantizedMultiplier takes it.
     A left shift above `max_shift` is refused: TFLM computes `x * (1 << shift)` in int32, undefined
     from 31 on, and such a factor (2^30 or more) only comes from a corrupt or absurd model.
+    Under single rounding TFLite saturates a shift above 30 to (2^31 - 1, 30) instead, which
+    only then meets `max_shift`.
     """
     if not math.isfinite(real):
         raise QuantizationError(f"rescale factor {real} is not a finite number")
@@ -45,6 +79,8 @@ def quantize_multiplier(real: float, max_shift: int = 30) -> tuple[int, int]:
         shift += 1
     if shift < -31:  # everything would be shifted out: TFLM flushes to zero
         return 0, 0
+    if shift > 30 and single_rounding():  # quantization_util.cc under TFLITE_SINGLE_ROUNDING
+        q_fixed, shift = (1 << 31) - 1, 30
     if shift > max_shift:
         raise QuantizationError(f"rescale factor {real:g} is too large (at most 2^{max_shift})")
     return q_fixed, shift
@@ -131,6 +167,22 @@ def rounding_divide_by_pot(x: int, exponent: int) -> int:
 
 
 def multiply_by_quantized_multiplier(x: int, multiplier: int, shift: int) -> int:
+    """TFLM's MultiplyByQuantizedMultiplier (int32 x) in the mode being compiled: double rounding
+    (gemmlowp) or single rounding."""
+    if single_rounding():
+        return multiply_by_quantized_multiplier_single(x, multiplier, shift)
+    return multiply_by_quantized_multiplier_double(x, multiplier, shift)
+
+
+def multiply_by_quantized_multiplier_single(x: int, multiplier: int, shift: int) -> int:
+    """MultiplyByQuantizedMultiplier under TFLITE_SINGLE_ROUNDING (common.cc): the 64-bit product
+    x * multiplier plus 2^(30 - shift), arithmetically shifted right by 31 - shift, kept to its
+    low 32 bits (static_cast<int32_t>). TFLite's contract: multiplier >= 0, -31 <= shift <= 30."""
+    total_shift = 31 - shift
+    return wrap_int32((x * multiplier + (1 << (total_shift - 1))) >> total_shift)
+
+
+def multiply_by_quantized_multiplier_double(x: int, multiplier: int, shift: int) -> int:
     """TFLM's double-rounding MultiplyByQuantizedMultiplier (int32 x)."""
     left = max(shift, 0)
     right = max(-shift, 0)

@@ -58,8 +58,14 @@ class CTensor:
     qmax: int | None
 
 
-def render(model: LoweredModel, plan: MemoryPlan, name: str) -> dict[str, str]:
+def render(model: LoweredModel, plan: MemoryPlan, name: str,
+           shared_runtime: str | None = None, rounding: str = "double") -> dict[str, str]:
+    """`shared_runtime`: the id of the shared runtime folder the model is built against
+    (`tinyc compile --shared-runtime`), else None: its own copies of the kernels; `rounding`:
+    "single" defines TINYC_SINGLE_ROUNDING for the runtime (see quantize.rounding_mode)."""
     context = _context(model, plan, name)
+    context["shared_runtime"] = shared_runtime
+    context["single_rounding"] = rounding == "single"
     env = _environment()
     return {
         f"{name}.h": env.get_template("model.h.jinja").render(context),

@@ -20,7 +20,7 @@ import re
 import shutil
 import subprocess
 import tempfile
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +32,7 @@ from .ir import Graph, Tensor
 from .lower import LoweredModel
 from .ops import Alias, Control, KernelCall, TensorArg
 from .pipeline import CompiledModel, compile_model
-from .plan_memory import alias_groups, live_buffers
+from .plan_memory import MEMORY_MODES, alias_groups, live_buffers
 from .targets import TARGETS, Target
 from .validate import DEFAULT_MAX_ARENA
 
@@ -162,6 +162,9 @@ class ModelReport:
     code: CodeSize
     version: str = __version__
     fit: Fit | None = None  # the check asked for, if any
+    memory: str = "fast"  # the memory mode of this plan (plan_memory.MEMORY_MODES)
+    in_place_bound: int = 0  # the liveness bound with every overlap the mode allows
+    arena_by_mode: dict[str, int] = field(default_factory=dict)  # each memory mode's arena
 
     # --- totals ---
 
@@ -225,6 +228,9 @@ class ModelReport:
                 "stack_bytes": self.code.stack_bytes,
                 "stack_method": self.code.stack_method,
                 "liveness_bound": self.liveness_bound,
+                "memory": self.memory,
+                "in_place_bound": self.in_place_bound,
+                "arena_by_memory_mode": self.arena_by_mode,
                 "peak_live_bytes": max(self.live, default=0),
                 "peak_step": self.peak_step,
                 "alignment": self.alignment,
@@ -266,6 +272,8 @@ class ModelReport:
             f"arena  {self.arena_bytes:>10,} B: liveness bound {self.liveness_bound:,} B; peak "
             f"{max(self.live, default=0):,} B in use at step {self.peak_step}"
             + (f" (op {peak.op} {peak.kind})" if peak else ""),
+            f"memory {self.memory}: in-place bound {self.in_place_bound:,} B; arena "
+            + ", ".join(f"{mode} {arena:,} B" for mode, arena in self.arena_by_mode.items()),
             "",
         ]
         rows = [["target", "RAM usable", "flash usable", "RAM use", "flash use", "fits"]]
@@ -303,7 +311,7 @@ class ModelReport:
 
 def report_model(model_path: str | Path, name: str | None = None, scratch: str = "auto",
                  max_arena: int = DEFAULT_MAX_ARENA, code_size: str = "auto",
-                 compiled: CompiledModel | None = None) -> ModelReport:
+                 compiled: CompiledModel | None = None, memory: str = "fast") -> ModelReport:
     """Compile `model_path` (or take `compiled`) and report what it costs on a microcontroller.
 
     `code_size`: "measure" compiles the generated code for Cortex-M4 with arm-none-eabi-g++ -Os
@@ -312,14 +320,21 @@ def report_model(model_path: str | Path, name: str | None = None, scratch: str =
     """
     if code_size not in CODE_SIZE_MODES:
         raise ValueError(f"code_size {code_size!r} is not one of {CODE_SIZE_MODES}")
-    compiled = compiled or compile_model(model_path, name, scratch, max_arena)
+    compiled = compiled or compile_model(model_path, name, scratch, max_arena, memory=memory)
     model, plan = compiled.model, compiled.plan
     spans, live = _timeline(model, plan)
     layers = _layers(model, plan, live)
     const_total = sum(layer.const_bytes for layer in layers)
     code = _code_size(compiled, code_size)
+    arenas = {}
+    for mode in MEMORY_MODES:  # the other mode compiled too: `tinyc report` shows both
+        arenas[mode] = plan.arena_bytes if mode == plan.memory else compile_model(
+            model_path, name, scratch, max_arena, memory=mode,
+            rounding=compiled.rounding).plan.arena_bytes
     return ModelReport(str(model_path), compiled.name, layers, spans, live, plan.arena_bytes,
-                       plan.state_bytes, plan.liveness_bound, plan.alignment, const_total, code)
+                       plan.state_bytes, plan.liveness_bound, plan.alignment, const_total, code,
+                       memory=plan.memory, in_place_bound=plan.in_place_bound,
+                       arena_by_mode=arenas)
 
 
 # --- the arena over time ---
@@ -343,9 +358,21 @@ def _timeline(model: LoweredModel, plan) -> tuple[list[Span], list[int]]:
         call = model.steps[step]
         spans.append(Span("scratch", (), f"scratch of op {call.op.index} ({call.op.kind})",
                           offset, call.scratch_bytes, step, step))
-    live = [sum(s.size for s in spans if s.first <= i <= s.last)
+    live = [_union_bytes([(s.offset, s.offset + s.size) for s in spans if s.first <= i <= s.last])
             for i in range(len(model.steps))]
     return spans, live
+
+
+def _union_bytes(ranges: list[tuple[int, int]]) -> int:
+    """Bytes covered by the ranges: a call run in place counts the bytes its input and output
+    share once."""
+    total, end = 0, None
+    for lo, hi in sorted(ranges):
+        if end is None or lo >= end:
+            total, end = total + hi - lo, hi
+        elif hi > end:
+            total, end = total + hi - end, hi
+    return total
 
 
 def _tensor_label(tensor: Tensor) -> str:

@@ -27,13 +27,15 @@
 
 #include "tinyc_common.h"
 
+TINYC_NAMESPACE_BEGIN
+
 /* --- int16 LOGISTIC and TANH: reference/integer_ops/logistic.h and tanh.h ------------------- */
 
 /* TFLM's sigmoid_table_uint16, copied value for value (they are close to, but not all equal to,
  * round(65536 * sigmoid(i / 24))): entry i is sigmoid(i / 24), the input in steps of 2^9 units of
  * 1/(3 * 4096). A static const inside a function, so it exists (once per translation unit, in
  * flash) only when a kernel uses it. */
-static inline const uint16_t *tinyc_sigmoid_table_u16(void) {
+TINYC_INLINE const uint16_t *tinyc_sigmoid_table_u16(void) {
   static const uint16_t table[256] = {
       32768, 33451, 34133, 34813, 35493, 36169, 36843, 37513, 38180, 38841, 39498, 40149, 40794,
       41432, 42064, 42688, 43304, 43912, 44511, 45102, 45683, 46255, 46817, 47369, 47911, 48443,
@@ -83,7 +85,7 @@ TINYC_ALWAYS_INLINE uint32_t tinyc_logistic_abs_u32(int32_t x) {
   return x < 0 ? 0u - (uint32_t)x : (uint32_t)x;
 }
 
-static inline void tinyc_logistic_s16(const tinyc_logistic_s16_params *p, const int16_t *input,
+TINYC_INLINE void tinyc_logistic_s16(const tinyc_logistic_s16_params *p, const int16_t *input,
                                       int16_t *output) {
   const uint16_t *table = tinyc_sigmoid_table_u16();
   for (int32_t i = 0; i < p->size; ++i) {
@@ -107,7 +109,7 @@ static inline void tinyc_logistic_s16(const tinyc_logistic_s16_params *p, const 
   }
 }
 
-static inline void tinyc_tanh_s16(const tinyc_tanh_s16_params *p, const int16_t *input,
+TINYC_INLINE void tinyc_tanh_s16(const tinyc_tanh_s16_params *p, const int16_t *input,
                                   int16_t *output) {
   const uint16_t *table = tinyc_sigmoid_table_u16();
   for (int32_t i = 0; i < p->size; ++i) {
@@ -141,7 +143,7 @@ typedef struct {
   int32_t output_shift;
 } tinyc_relu_s16_params;
 
-static inline void tinyc_relu_s16(const tinyc_relu_s16_params *p, const int16_t *input,
+TINYC_INLINE void tinyc_relu_s16(const tinyc_relu_s16_params *p, const int16_t *input,
                                   int16_t *output) {
   for (int32_t i = 0; i < p->size; ++i) {
     const int32_t scaled = tinyc_requantize(input[i], p->output_multiplier, p->output_shift);
@@ -156,7 +158,7 @@ typedef struct {
   int16_t upper;
 } tinyc_relu6_s16_params;
 
-static inline void tinyc_relu6_s16(const tinyc_relu6_s16_params *p, const int16_t *input,
+TINYC_INLINE void tinyc_relu6_s16(const tinyc_relu6_s16_params *p, const int16_t *input,
                                    int16_t *output) {
   for (int32_t i = 0; i < p->size; ++i) {
     const int16_t val = input[i];
@@ -179,7 +181,7 @@ typedef struct {
   int32_t alpha_negative;
 } tinyc_leaky_relu_s16_params;
 
-static inline void tinyc_leaky_relu_s16(const tinyc_leaky_relu_s16_params *p,
+TINYC_INLINE void tinyc_leaky_relu_s16(const tinyc_leaky_relu_s16_params *p,
                                         const int16_t *input, int16_t *output) {
   for (int32_t i = 0; i < p->size; ++i) {
     const int32_t input_value = (int32_t)input[i] - p->input_offset;
@@ -202,7 +204,7 @@ typedef struct {
 } tinyc_activation_f32_params;
 
 /* ReluFloat: val < 0 ? 0 : val (so -0.0 and NaN pass through). */
-static inline void tinyc_relu_f32(const tinyc_activation_f32_params *p, const float *input,
+TINYC_INLINE void tinyc_relu_f32(const tinyc_activation_f32_params *p, const float *input,
                                   float *output) {
   for (int32_t i = 0; i < p->size; ++i) {
     const float val = input[i];
@@ -211,7 +213,7 @@ static inline void tinyc_relu_f32(const tinyc_activation_f32_params *p, const fl
 }
 
 /* Relu6Float */
-static inline void tinyc_relu6_f32(const tinyc_activation_f32_params *p, const float *input,
+TINYC_INLINE void tinyc_relu6_f32(const tinyc_activation_f32_params *p, const float *input,
                                    float *output) {
   for (int32_t i = 0; i < p->size; ++i) {
     const float val = input[i];
@@ -221,7 +223,7 @@ static inline void tinyc_relu6_f32(const tinyc_activation_f32_params *p, const f
 
 /* reference_ops::Logistic<float>: 1 above the upper cut-off, exp(x) below the lower one,
  * 1 / (1 + exp(-x)) between. */
-static inline void tinyc_logistic_f32(const tinyc_activation_f32_params *p, const float *input,
+TINYC_INLINE void tinyc_logistic_f32(const tinyc_activation_f32_params *p, const float *input,
                                       float *output) {
   const float cutoff_upper = 16.619047164916992188f;
   const float cutoff_lower = -9.f;
@@ -240,14 +242,14 @@ static inline void tinyc_logistic_f32(const tinyc_activation_f32_params *p, cons
 }
 
 /* reference_ops::Tanh<float>: std::tanh */
-static inline void tinyc_tanh_f32(const tinyc_activation_f32_params *p, const float *input,
+TINYC_INLINE void tinyc_tanh_f32(const tinyc_activation_f32_params *p, const float *input,
                                   float *output) {
   for (int32_t i = 0; i < p->size; ++i) output[i] = tanhf(input[i]);
 }
 
 /* reference_ops::HardSwish<float>: in * min(6, max(0, in + 3)) / 6, std::min/std::max operand
  * order. */
-static inline void tinyc_hard_swish_f32(const tinyc_activation_f32_params *p, const float *input,
+TINYC_INLINE void tinyc_hard_swish_f32(const tinyc_activation_f32_params *p, const float *input,
                                         float *output) {
   for (int32_t i = 0; i < p->size; ++i) {
     const float in = input[i];
@@ -261,12 +263,14 @@ typedef struct {
   float alpha;
 } tinyc_leaky_relu_f32_params;
 
-static inline void tinyc_leaky_relu_f32(const tinyc_leaky_relu_f32_params *p, const float *input,
+TINYC_INLINE void tinyc_leaky_relu_f32(const tinyc_leaky_relu_f32_params *p, const float *input,
                                         float *output) {
   for (int32_t i = 0; i < p->size; ++i) {
     const float val = input[i];
     output[i] = val > 0.0f ? val : val * p->alpha;
   }
 }
+
+TINYC_NAMESPACE_END
 
 #endif /* TINYC_ACTIVATIONS_H */

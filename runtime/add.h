@@ -32,6 +32,8 @@
 
 #include "tinyc_common.h"
 
+TINYC_NAMESPACE_BEGIN
+
 typedef struct {
   int32_t input1_offset; /* -input1 zero point */
   int32_t input2_offset; /* -input2 zero point */
@@ -56,7 +58,7 @@ typedef tinyc_add_s8_params tinyc_sub_s8_params;
 
 /* One output element: TFLM AddFunc (subtract = 0) or the int8 Sub lambda (subtract = 1).
  * (offset + x) << 20 cannot overflow: |offset + x| <= 255. */
-static inline int8_t tinyc_add_sub_s8_element(const tinyc_add_s8_params *p, int8_t x, int8_t y,
+TINYC_INLINE int8_t tinyc_add_sub_s8_element(const tinyc_add_s8_params *p, int8_t x, int8_t y,
                                               int subtract) {
   const int32_t shifted1 = ((int32_t)x + p->input1_offset) * ((int32_t)1 << p->left_shift);
   const int32_t shifted2 = ((int32_t)y + p->input2_offset) * ((int32_t)1 << p->left_shift);
@@ -68,7 +70,7 @@ static inline int8_t tinyc_add_sub_s8_element(const tinyc_add_s8_params *p, int8
   return tinyc_clamp_s8(out, p->activation_min, p->activation_max);
 }
 
-static inline void tinyc_add_sub_s8(const tinyc_add_s8_params *p, const int8_t *input1,
+TINYC_INLINE void tinyc_add_sub_s8(const tinyc_add_s8_params *p, const int8_t *input1,
                                     const int8_t *input2, int8_t *output, int subtract) {
   for (int32_t i0 = 0; i0 < p->dim0; ++i0) {
     for (int32_t i1 = 0; i1 < p->dim1; ++i1) {
@@ -92,12 +94,12 @@ static inline void tinyc_add_sub_s8(const tinyc_add_s8_params *p, const int8_t *
   }
 }
 
-static inline void tinyc_add_s8(const tinyc_add_s8_params *p, const int8_t *input1,
+TINYC_INLINE void tinyc_add_s8(const tinyc_add_s8_params *p, const int8_t *input1,
                                 const int8_t *input2, int8_t *output) {
   tinyc_add_sub_s8(p, input1, input2, output, 0);
 }
 
-static inline void tinyc_sub_s8(const tinyc_sub_s8_params *p, const int8_t *input1,
+TINYC_INLINE void tinyc_sub_s8(const tinyc_sub_s8_params *p, const int8_t *input1,
                                 const int8_t *input2, int8_t *output) {
   tinyc_add_sub_s8(p, input1, input2, output, 1);
 }
@@ -138,7 +140,7 @@ static inline void tinyc_sub_s8(const tinyc_sub_s8_params *p, const int8_t *inpu
 typedef tinyc_add_s8_params tinyc_add_s16_params;
 typedef tinyc_add_s8_params tinyc_sub_s16_params;
 
-static inline int16_t tinyc_add_sub_s16_element(const tinyc_add_s16_params *p, int16_t x,
+TINYC_INLINE int16_t tinyc_add_sub_s16_element(const tinyc_add_s16_params *p, int16_t x,
                                                 int16_t y, int subtract) {
   const int32_t shifted1 = ((int32_t)x + p->input1_offset) * ((int32_t)1 << p->left_shift);
   const int32_t shifted2 = ((int32_t)y + p->input2_offset) * ((int32_t)1 << p->left_shift);
@@ -150,13 +152,13 @@ static inline int16_t tinyc_add_sub_s16_element(const tinyc_add_s16_params *p, i
   return tinyc_clamp_s16(out, p->activation_min, p->activation_max);
 }
 
-static inline void tinyc_add_s16(const tinyc_add_s16_params *p, const int16_t *input1,
+TINYC_INLINE void tinyc_add_s16(const tinyc_add_s16_params *p, const int16_t *input1,
                                  const int16_t *input2, int16_t *output) {
   TINYC_ELEMENTWISE_WALK(p, int16_t, input1, input2, int16_t, output,
                          tinyc_add_sub_s16_element(p, x, y, 0));
 }
 
-static inline void tinyc_sub_s16(const tinyc_sub_s16_params *p, const int16_t *input1,
+TINYC_INLINE void tinyc_sub_s16(const tinyc_sub_s16_params *p, const int16_t *input1,
                                  const int16_t *input2, int16_t *output) {
   TINYC_ELEMENTWISE_WALK(p, int16_t, input1, input2, int16_t, output,
                          tinyc_add_sub_s16_element(p, x, y, 1));
@@ -176,17 +178,17 @@ typedef struct {
 
 typedef tinyc_add_f32_params tinyc_sub_f32_params;
 
-static inline float tinyc_activation_f32(float x, float lo, float hi) {
+TINYC_INLINE float tinyc_activation_f32(float x, float lo, float hi) {
   return tinyc_min_f32(tinyc_max_f32(x, lo), hi);
 }
 
-static inline void tinyc_add_f32(const tinyc_add_f32_params *p, const float *input1,
+TINYC_INLINE void tinyc_add_f32(const tinyc_add_f32_params *p, const float *input1,
                                  const float *input2, float *output) {
   TINYC_ELEMENTWISE_WALK(p, float, input1, input2, float, output,
                          tinyc_activation_f32(x + y, p->activation_min, p->activation_max));
 }
 
-static inline void tinyc_sub_f32(const tinyc_sub_f32_params *p, const float *input1,
+TINYC_INLINE void tinyc_sub_f32(const tinyc_sub_f32_params *p, const float *input1,
                                  const float *input2, float *output) {
   TINYC_ELEMENTWISE_WALK(p, float, input1, input2, float, output,
                          tinyc_activation_f32(x - y, p->activation_min, p->activation_max));
@@ -206,9 +208,9 @@ typedef struct {
 
 typedef tinyc_add_s32_params tinyc_sub_s32_params;
 
-static inline int32_t tinyc_wrap_s32(uint32_t x) { return (int32_t)x; }
+TINYC_INLINE int32_t tinyc_wrap_s32(uint32_t x) { return (int32_t)x; }
 
-static inline void tinyc_add_s32(const tinyc_add_s32_params *p, const int32_t *input1,
+TINYC_INLINE void tinyc_add_s32(const tinyc_add_s32_params *p, const int32_t *input1,
                                  const int32_t *input2, int32_t *output) {
   TINYC_ELEMENTWISE_WALK(
       p, int32_t, input1, input2, int32_t, output,
@@ -216,12 +218,14 @@ static inline void tinyc_add_s32(const tinyc_add_s32_params *p, const int32_t *i
                     p->activation_max));
 }
 
-static inline void tinyc_sub_s32(const tinyc_sub_s32_params *p, const int32_t *input1,
+TINYC_INLINE void tinyc_sub_s32(const tinyc_sub_s32_params *p, const int32_t *input1,
                                  const int32_t *input2, int32_t *output) {
   TINYC_ELEMENTWISE_WALK(
       p, int32_t, input1, input2, int32_t, output,
       tinyc_min_i32(tinyc_max_i32(tinyc_wrap_s32((uint32_t)x - (uint32_t)y), p->activation_min),
                     p->activation_max));
 }
+
+TINYC_NAMESPACE_END
 
 #endif /* TINYC_ADD_H */

@@ -14,6 +14,8 @@
 
 #include "tinyc_common.h"
 
+TINYC_NAMESPACE_BEGIN
+
 typedef struct {
   int32_t outer;
   int32_t axis_size;
@@ -41,30 +43,32 @@ typedef struct {
     }                                                                                       \
   } while (0)
 
-static inline void tinyc_arg_max_s8(const tinyc_arg_minmax_params *p,
+TINYC_INLINE void tinyc_arg_max_s8(const tinyc_arg_minmax_params *p,
                                     const int8_t *TINYC_RESTRICT input,
                                     int32_t *TINYC_RESTRICT output) {
   TINYC_ARG_MINMAX_LOOPS(p, int8_t, input, output, 1);
 }
 
-static inline void tinyc_arg_min_s8(const tinyc_arg_minmax_params *p,
+TINYC_INLINE void tinyc_arg_min_s8(const tinyc_arg_minmax_params *p,
                                     const int8_t *TINYC_RESTRICT input,
                                     int32_t *TINYC_RESTRICT output) {
   TINYC_ARG_MINMAX_LOOPS(p, int8_t, input, output, 0);
 }
 
-static inline void tinyc_arg_max_f32(const tinyc_arg_minmax_params *p,
+TINYC_INLINE void tinyc_arg_max_f32(const tinyc_arg_minmax_params *p,
                                      const float *TINYC_RESTRICT input,
                                      int32_t *TINYC_RESTRICT output) {
   TINYC_ARG_MINMAX_LOOPS(p, float, input, output, 1);
 }
 
-static inline void tinyc_arg_min_f32(const tinyc_arg_minmax_params *p,
+TINYC_INLINE void tinyc_arg_min_f32(const tinyc_arg_minmax_params *p,
                                      const float *TINYC_RESTRICT input,
                                      int32_t *TINYC_RESTRICT output) {
   TINYC_ARG_MINMAX_LOOPS(p, float, input, output, 0);
 }
 
 #undef TINYC_ARG_MINMAX_LOOPS
+
+TINYC_NAMESPACE_END
 
 #endif /* TINYC_ARG_MINMAX_H */

@@ -22,6 +22,8 @@
 
 #include "tinyc_common.h"
 
+TINYC_NAMESPACE_BEGIN
+
 typedef struct {
   int32_t batch0, batch1, batch2;
   int32_t lhs_batch_stride0, lhs_batch_stride1, lhs_batch_stride2;
@@ -66,7 +68,7 @@ typedef tinyc_batch_matmul_s8_params tinyc_batch_matmul_s16_params;
     }                                                                                          \
   } while (0)
 
-static inline float *tinyc_batch_matmul_f32_matrix(const tinyc_batch_matmul_f32_params *p,
+TINYC_INLINE float *tinyc_batch_matmul_f32_matrix(const tinyc_batch_matmul_f32_params *p,
                                                  const float *lhs, const float *rhs,
                                                  float *TINYC_RESTRICT out) {
   for (int32_t a = 0; a < p->rows; ++a) {
@@ -83,14 +85,14 @@ static inline float *tinyc_batch_matmul_f32_matrix(const tinyc_batch_matmul_f32_
   return out;
 }
 
-static inline void tinyc_batch_matmul_f32(const tinyc_batch_matmul_f32_params *p,
+TINYC_INLINE void tinyc_batch_matmul_f32(const tinyc_batch_matmul_f32_params *p,
                                           const float *lhs, const float *rhs,
                                           float *TINYC_RESTRICT output) {
   TINYC_BATCH_MATMUL_BATCHES(p, float, float, lhs, rhs, output,
                              out = tinyc_batch_matmul_f32_matrix(p, lhs_b, rhs_b, out));
 }
 
-static inline int8_t *tinyc_batch_matmul_s8_matrix(const tinyc_batch_matmul_s8_params *p,
+TINYC_INLINE int8_t *tinyc_batch_matmul_s8_matrix(const tinyc_batch_matmul_s8_params *p,
                                                 const int8_t *lhs, const int8_t *rhs,
                                                 int8_t *TINYC_RESTRICT out) {
   for (int32_t a = 0; a < p->rows; ++a) {
@@ -111,14 +113,14 @@ static inline int8_t *tinyc_batch_matmul_s8_matrix(const tinyc_batch_matmul_s8_p
   return out;
 }
 
-static inline void tinyc_batch_matmul_s8(const tinyc_batch_matmul_s8_params *p,
+TINYC_INLINE void tinyc_batch_matmul_s8(const tinyc_batch_matmul_s8_params *p,
                                          const int8_t *lhs, const int8_t *rhs,
                                          int8_t *TINYC_RESTRICT output) {
   TINYC_BATCH_MATMUL_BATCHES(p, int8_t, int8_t, lhs, rhs, output,
                              out = tinyc_batch_matmul_s8_matrix(p, lhs_b, rhs_b, out));
 }
 
-static inline int16_t *tinyc_batch_matmul_s16_matrix(const tinyc_batch_matmul_s16_params *p,
+TINYC_INLINE int16_t *tinyc_batch_matmul_s16_matrix(const tinyc_batch_matmul_s16_params *p,
                                                  const int16_t *lhs, const int16_t *rhs,
                                                  int16_t *TINYC_RESTRICT out) {
   for (int32_t a = 0; a < p->rows; ++a) {
@@ -139,7 +141,7 @@ static inline int16_t *tinyc_batch_matmul_s16_matrix(const tinyc_batch_matmul_s1
   return out;
 }
 
-static inline void tinyc_batch_matmul_s16(const tinyc_batch_matmul_s16_params *p,
+TINYC_INLINE void tinyc_batch_matmul_s16(const tinyc_batch_matmul_s16_params *p,
                                           const int16_t *lhs, const int16_t *rhs,
                                           int16_t *TINYC_RESTRICT output) {
   TINYC_BATCH_MATMUL_BATCHES(p, int16_t, int16_t, lhs, rhs, output,
@@ -147,5 +149,7 @@ static inline void tinyc_batch_matmul_s16(const tinyc_batch_matmul_s16_params *p
 }
 
 #undef TINYC_BATCH_MATMUL_BATCHES
+
+TINYC_NAMESPACE_END
 
 #endif /* TINYC_BATCH_MATMUL_H */

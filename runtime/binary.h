@@ -23,6 +23,8 @@
 
 #include "tinyc_common.h"
 
+TINYC_NAMESPACE_BEGIN
+
 #define TINYC_BROADCAST_WALK(p, T1, input1, T2, input2, TO, output, expression)            \
   do {                                                                                    \
     TO *out_ = (output);                                                                  \
@@ -62,11 +64,11 @@ typedef struct {
 /* --- MAXIMUM / MINIMUM: no rescaling for any type (TFLM copies the winning input's value) --- */
 
 #define TINYC_MAXIMUM_MINIMUM(suffix, T)                                                      \
-  static inline void tinyc_maximum_##suffix(const tinyc_binary_params *p, const T *input1,   \
+  TINYC_INLINE void tinyc_maximum_##suffix(const tinyc_binary_params *p, const T *input1,   \
                                             const T *input2, T *output) {                    \
     TINYC_BROADCAST_WALK(p, T, input1, T, input2, T, output, x > y ? x : y);                  \
   }                                                                                           \
-  static inline void tinyc_minimum_##suffix(const tinyc_binary_params *p, const T *input1,   \
+  TINYC_INLINE void tinyc_minimum_##suffix(const tinyc_binary_params *p, const T *input1,   \
                                             const T *input2, T *output) {                    \
     TINYC_BROADCAST_WALK(p, T, input1, T, input2, T, output, x < y ? x : y);                  \
   }
@@ -79,17 +81,17 @@ TINYC_MAXIMUM_MINIMUM(s64, int64_t)
 
 /* --- SQUARED_DIFFERENCE -------------------------------------------------------------------- */
 
-static inline void tinyc_squared_difference_f32(const tinyc_binary_params *p, const float *input1,
+TINYC_INLINE void tinyc_squared_difference_f32(const tinyc_binary_params *p, const float *input1,
                                                 const float *input2, float *output) {
   TINYC_BROADCAST_WALK(p, float, input1, float, input2, float, output, (x - y) * (x - y));
 }
 
-static inline int32_t tinyc_squared_difference_s32_element(int32_t x, int32_t y) {
+TINYC_INLINE int32_t tinyc_squared_difference_s32_element(int32_t x, int32_t y) {
   const uint32_t difference = (uint32_t)x - (uint32_t)y;
   return (int32_t)(difference * difference);
 }
 
-static inline void tinyc_squared_difference_s32(const tinyc_binary_params *p,
+TINYC_INLINE void tinyc_squared_difference_s32(const tinyc_binary_params *p,
                                                 const int32_t *input1, const int32_t *input2,
                                                 int32_t *output) {
   TINYC_BROADCAST_WALK(p, int32_t, input1, int32_t, input2, int32_t, output,
@@ -121,7 +123,7 @@ typedef tinyc_squared_difference_s8_params tinyc_squared_difference_s16_params;
 /* squared_difference.cc SquaredDifference<T>(x, y, params): both inputs shifted left, brought to
  * twice the larger input scale by multipliers below one, the difference squared in int32 (at most
  * 32640^2 for int8, 32768^2 for int16: no overflow) and rescaled to the output. */
-static inline int32_t tinyc_squared_difference_quantized(const tinyc_squared_difference_s8_params *p,
+TINYC_INLINE int32_t tinyc_squared_difference_quantized(const tinyc_squared_difference_s8_params *p,
                                                          int32_t x, int32_t y) {
   const int32_t shifted1 = (p->input1_offset + x) * ((int32_t)1 << p->left_shift);
   const int32_t shifted2 = (p->input2_offset + y) * ((int32_t)1 << p->left_shift);
@@ -134,14 +136,14 @@ static inline int32_t tinyc_squared_difference_quantized(const tinyc_squared_dif
   return tinyc_min_i32(p->activation_max, tinyc_max_i32(p->activation_min, raw_output));
 }
 
-static inline void tinyc_squared_difference_s8(const tinyc_squared_difference_s8_params *p,
+TINYC_INLINE void tinyc_squared_difference_s8(const tinyc_squared_difference_s8_params *p,
                                                const int8_t *input1, const int8_t *input2,
                                                int8_t *output) {
   TINYC_BROADCAST_WALK(p, int8_t, input1, int8_t, input2, int8_t, output,
                        (int8_t)tinyc_squared_difference_quantized(p, x, y));
 }
 
-static inline void tinyc_squared_difference_s16(const tinyc_squared_difference_s16_params *p,
+TINYC_INLINE void tinyc_squared_difference_s16(const tinyc_squared_difference_s16_params *p,
                                                 const int16_t *input1, const int16_t *input2,
                                                 int16_t *output) {
   TINYC_BROADCAST_WALK(p, int16_t, input1, int16_t, input2, int16_t, output,
@@ -161,7 +163,7 @@ typedef struct {
 } tinyc_div_f32_params;
 
 /* ActivationFunctionWithMinMax(a / b): std::min(std::max(q, min), max), in that operand order. */
-static inline void tinyc_div_f32(const tinyc_div_f32_params *p, const float *input1,
+TINYC_INLINE void tinyc_div_f32(const tinyc_div_f32_params *p, const float *input1,
                                  const float *input2, float *output) {
   TINYC_BROADCAST_WALK(p, float, input1, float, input2, float, output,
                        tinyc_min_f32(tinyc_max_f32(x / y, p->activation_min),
@@ -180,7 +182,7 @@ typedef struct {
 
 /* C's truncating division, as TFLM's a / b; a zero divisor (or INT32_MIN / -1) traps there as
  * it does in TFLM. */
-static inline void tinyc_div_s32(const tinyc_div_s32_params *p, const int32_t *input1,
+TINYC_INLINE void tinyc_div_s32(const tinyc_div_s32_params *p, const int32_t *input1,
                                  const int32_t *input2, int32_t *output) {
   TINYC_BROADCAST_WALK(p, int32_t, input1, int32_t, input2, int32_t, output,
                        tinyc_min_i32(tinyc_max_i32(x / y, p->activation_min),
@@ -203,7 +205,7 @@ typedef struct {
 } tinyc_div_s8_params;
 
 /* CountLeadingSignBits (gcc's __builtin_clrsb): 31 for 0 and -1. */
-static inline int tinyc_count_leading_sign_bits(int32_t x) {
+TINYC_INLINE int tinyc_count_leading_sign_bits(int32_t x) {
   uint32_t u = (uint32_t)(x < 0 ? ~x : x);
   if (u == 0) return 31;
 #if defined(__GNUC__)
@@ -224,7 +226,7 @@ static inline int tinyc_count_leading_sign_bits(int32_t x) {
  * remainder bits), and `x >> e`, undefined in C, is the x86 shift by e mod 32. TFLM on another
  * CPU computes other bytes for those elements (Arm shifts by the whole count); for exponents up
  * to 31 this is the plain RoundingDivideByPOT. The compiler keeps 0 <= e <= 62. */
-static inline int32_t tinyc_div_rounding_divide_by_pot(int32_t x, int exponent) {
+TINYC_INLINE int32_t tinyc_div_rounding_divide_by_pot(int32_t x, int exponent) {
   const int32_t mask = (int32_t)(uint32_t)(((uint64_t)1 << exponent) - 1u);
   const int32_t remainder = x & mask;
   const int32_t threshold = (mask >> 1) + (x < 0 ? 1 : 0);
@@ -235,7 +237,7 @@ static inline int32_t tinyc_div_rounding_divide_by_pot(int32_t x, int exponent) 
  * &recip_shift) (a Newton-Raphson iteration in gemmlowp fixed point), depends only on |d| <= 255,
  * so the compiler tabulates it for all 256 values: `reciprocal[|d|]` and `reciprocal_shift[|d|]`.
  * d == 0 (TFLM only DCHECKs it) is tabulated as GetReciprocal(0) computes it. */
-static inline int8_t tinyc_div_s8_element(const tinyc_div_s8_params *p, const int32_t *reciprocal,
+TINYC_INLINE int8_t tinyc_div_s8_element(const tinyc_div_s8_params *p, const int32_t *reciprocal,
                                           const int8_t *reciprocal_shift, int32_t a, int32_t b) {
   int32_t input1_val = p->input1_offset + a;
   int32_t input2_val = p->input2_offset + b;
@@ -261,7 +263,7 @@ static inline int8_t tinyc_div_s8_element(const tinyc_div_s8_params *p, const in
                                tinyc_max_i32(p->activation_min, unclamped_result));
 }
 
-static inline void tinyc_div_s8(const tinyc_div_s8_params *p, const int32_t *reciprocal,
+TINYC_INLINE void tinyc_div_s8(const tinyc_div_s8_params *p, const int32_t *reciprocal,
                                 const int8_t *reciprocal_shift, const int8_t *input1,
                                 const int8_t *input2, int8_t *output) {
   TINYC_BROADCAST_WALK(p, int8_t, input1, int8_t, input2, int8_t, output,
@@ -272,19 +274,19 @@ static inline void tinyc_div_s8(const tinyc_div_s8_params *p, const int32_t *rec
 
 /* reference_ops::FloorDiv<float>: std::floor of the quotient taken in double. TFLM's Eval fails
  * on a zero divisor; here it gives the IEEE result (an infinity or NaN). */
-static inline void tinyc_floor_div_f32(const tinyc_binary_params *p, const float *input1,
+TINYC_INLINE void tinyc_floor_div_f32(const tinyc_binary_params *p, const float *input1,
                                        const float *input2, float *output) {
   TINYC_BROADCAST_WALK(p, float, input1, float, input2, float, output,
                        (float)floor((double)x / (double)y));
 }
 
 /* reference_ops::FloorMod<float>: fmodf, moved into the divisor's sign. */
-static inline float tinyc_floor_mod_f32_element(float x, float y) {
+TINYC_INLINE float tinyc_floor_mod_f32_element(float x, float y) {
   const float trunc_mod = fmodf(x, y);
   return (trunc_mod != 0) && ((y < 0) != (trunc_mod < 0)) ? (trunc_mod + y) : trunc_mod;
 }
 
-static inline void tinyc_floor_mod_f32(const tinyc_binary_params *p, const float *input1,
+TINYC_INLINE void tinyc_floor_mod_f32(const tinyc_binary_params *p, const float *input1,
                                        const float *input2, float *output) {
   TINYC_BROADCAST_WALK(p, float, input1, float, input2, float, output,
                        tinyc_floor_mod_f32_element(x, y));
@@ -293,7 +295,7 @@ static inline void tinyc_floor_mod_f32(const tinyc_binary_params *p, const float
 /* --- PRELU --------------------------------------------------------------------------------- */
 
 /* BroadcastPrelu4DSlowFloat: in1 >= 0 ? in1 : in1 * alpha. */
-static inline void tinyc_prelu_f32(const tinyc_binary_params *p, const float *input,
+TINYC_INLINE void tinyc_prelu_f32(const tinyc_binary_params *p, const float *input,
                                    const float *alpha, float *output) {
   TINYC_BROADCAST_WALK(p, float, input, float, alpha, float, output, x >= 0.0f ? x : x * y);
 }
@@ -316,7 +318,7 @@ typedef struct {
 typedef tinyc_prelu_s8_params tinyc_prelu_s16_params;
 
 /* reference_ops::BroadcastPrelu4DSlow's lambda, before the clamp to the output type. */
-static inline int32_t tinyc_prelu_quantized(const tinyc_prelu_s8_params *p, int32_t input_val,
+TINYC_INLINE int32_t tinyc_prelu_quantized(const tinyc_prelu_s8_params *p, int32_t input_val,
                                             int32_t alpha_val) {
   const int32_t input_value = p->input_offset + input_val;
   int32_t output_value;
@@ -330,14 +332,14 @@ static inline int32_t tinyc_prelu_quantized(const tinyc_prelu_s8_params *p, int3
   return output_value + p->output_offset;
 }
 
-static inline void tinyc_prelu_s8(const tinyc_prelu_s8_params *p, const int8_t *input,
+TINYC_INLINE void tinyc_prelu_s8(const tinyc_prelu_s8_params *p, const int8_t *input,
                                   const int8_t *alpha, int8_t *output) {
   TINYC_BROADCAST_WALK(p, int8_t, input, int8_t, alpha, int8_t, output,
                        tinyc_clamp_s8(tinyc_prelu_quantized(p, x, y), -128, 127));
 }
 
 /* int16 input and output with int8 alpha, as TFLM's PreluEval pairs them. */
-static inline void tinyc_prelu_s16(const tinyc_prelu_s16_params *p, const int16_t *input,
+TINYC_INLINE void tinyc_prelu_s16(const tinyc_prelu_s16_params *p, const int16_t *input,
                                    const int8_t *alpha, int16_t *output) {
   TINYC_BROADCAST_WALK(p, int16_t, input, int8_t, alpha, int16_t, output,
                        (int16_t)tinyc_min_i32(32767,
@@ -353,7 +355,7 @@ typedef struct {
 } tinyc_add_n_f32_params;
 
 /* reference_ops::AddN<float>: x = 0, then x += input j, for j in order. */
-static inline void tinyc_add_n_f32(const tinyc_add_n_f32_params *p, const float *const *inputs,
+TINYC_INLINE void tinyc_add_n_f32(const tinyc_add_n_f32_params *p, const float *const *inputs,
                                    float *output) {
   for (int32_t i = 0; i < p->size; ++i) {
     float x = 0;
@@ -378,7 +380,7 @@ typedef struct {
 
 /* reference_ops::AddN(params, ...) for int8: the accumulator starts at the rescaled input offset
  * (TFLM's `x = params.input1_offset`, commented "x = 0"), then adds each rescaled input. */
-static inline void tinyc_add_n_s8(const tinyc_add_n_s8_params *p, const int8_t *const *inputs,
+TINYC_INLINE void tinyc_add_n_s8(const tinyc_add_n_s8_params *p, const int8_t *const *inputs,
                                   int8_t *output) {
   const int32_t scaled_offset = tinyc_requantize(p->input_offset * ((int32_t)1 << p->left_shift),
                                                  p->input_multiplier, p->input_shift);
@@ -397,44 +399,44 @@ static inline void tinyc_add_n_s8(const tinyc_add_n_s8_params *p, const int8_t *
 
 /* The calls the generated code makes: one wrapper per input count collects the pointers. */
 #define TINYC_ADD_N_WRAPPERS(suffix, T)                                                         \
-  static inline void tinyc_add_n2_##suffix(const tinyc_add_n_##suffix##_params *p,             \
+  TINYC_INLINE void tinyc_add_n2_##suffix(const tinyc_add_n_##suffix##_params *p,             \
                                            const T *in0, const T *in1, T *output) {            \
     const T *const inputs[] = {in0, in1};                                                       \
     tinyc_add_n_##suffix(p, inputs, output);                                                    \
   }                                                                                             \
-  static inline void tinyc_add_n3_##suffix(const tinyc_add_n_##suffix##_params *p,             \
+  TINYC_INLINE void tinyc_add_n3_##suffix(const tinyc_add_n_##suffix##_params *p,             \
                                            const T *in0, const T *in1, const T *in2,            \
                                            T *output) {                                         \
     const T *const inputs[] = {in0, in1, in2};                                                  \
     tinyc_add_n_##suffix(p, inputs, output);                                                    \
   }                                                                                             \
-  static inline void tinyc_add_n4_##suffix(const tinyc_add_n_##suffix##_params *p,             \
+  TINYC_INLINE void tinyc_add_n4_##suffix(const tinyc_add_n_##suffix##_params *p,             \
                                            const T *in0, const T *in1, const T *in2,            \
                                            const T *in3, T *output) {                           \
     const T *const inputs[] = {in0, in1, in2, in3};                                             \
     tinyc_add_n_##suffix(p, inputs, output);                                                    \
   }                                                                                             \
-  static inline void tinyc_add_n5_##suffix(const tinyc_add_n_##suffix##_params *p,             \
+  TINYC_INLINE void tinyc_add_n5_##suffix(const tinyc_add_n_##suffix##_params *p,             \
                                            const T *in0, const T *in1, const T *in2,            \
                                            const T *in3, const T *in4, T *output) {             \
     const T *const inputs[] = {in0, in1, in2, in3, in4};                                        \
     tinyc_add_n_##suffix(p, inputs, output);                                                    \
   }                                                                                             \
-  static inline void tinyc_add_n6_##suffix(const tinyc_add_n_##suffix##_params *p,             \
+  TINYC_INLINE void tinyc_add_n6_##suffix(const tinyc_add_n_##suffix##_params *p,             \
                                            const T *in0, const T *in1, const T *in2,            \
                                            const T *in3, const T *in4, const T *in5,            \
                                            T *output) {                                         \
     const T *const inputs[] = {in0, in1, in2, in3, in4, in5};                                   \
     tinyc_add_n_##suffix(p, inputs, output);                                                    \
   }                                                                                             \
-  static inline void tinyc_add_n7_##suffix(const tinyc_add_n_##suffix##_params *p,             \
+  TINYC_INLINE void tinyc_add_n7_##suffix(const tinyc_add_n_##suffix##_params *p,             \
                                            const T *in0, const T *in1, const T *in2,            \
                                            const T *in3, const T *in4, const T *in5,            \
                                            const T *in6, T *output) {                           \
     const T *const inputs[] = {in0, in1, in2, in3, in4, in5, in6};                              \
     tinyc_add_n_##suffix(p, inputs, output);                                                    \
   }                                                                                             \
-  static inline void tinyc_add_n8_##suffix(const tinyc_add_n_##suffix##_params *p,             \
+  TINYC_INLINE void tinyc_add_n8_##suffix(const tinyc_add_n_##suffix##_params *p,             \
                                            const T *in0, const T *in1, const T *in2,            \
                                            const T *in3, const T *in4, const T *in5,            \
                                            const T *in6, const T *in7, T *output) {             \
@@ -444,5 +446,7 @@ static inline void tinyc_add_n_s8(const tinyc_add_n_s8_params *p, const int8_t *
 
 TINYC_ADD_N_WRAPPERS(f32, float)
 TINYC_ADD_N_WRAPPERS(s8, int8_t)
+
+TINYC_NAMESPACE_END
 
 #endif /* TINYC_BINARY_H */

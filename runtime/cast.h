@@ -14,13 +14,15 @@
 
 #include "tinyc_common.h"
 
+TINYC_NAMESPACE_BEGIN
+
 typedef struct {
   int32_t size;
 } tinyc_cast_params;
 
 /* float -> integer conversions that are defined for every input. The bounds are exact floats:
  * x >= 2^31 saturates; anything above INT32_MIN truncates into range. */
-static inline int32_t tinyc_cast_float_to_i32(float x, int32_t lo, int32_t hi) {
+TINYC_INLINE int32_t tinyc_cast_float_to_i32(float x, int32_t lo, int32_t hi) {
   if (x != x) return 0;
   if (x >= (float)hi) return hi; /* (float)INT32_MAX is 2^31 */
   if (x <= (float)lo) return lo;
@@ -28,7 +30,7 @@ static inline int32_t tinyc_cast_float_to_i32(float x, int32_t lo, int32_t hi) {
 }
 
 #define TINYC_CAST(from, FROM_T, to, TO_T, expression)                                        \
-  static inline void tinyc_cast_##from##_##to(const tinyc_cast_params *p, const FROM_T *input, \
+  TINYC_INLINE void tinyc_cast_##from##_##to(const tinyc_cast_params *p, const FROM_T *input, \
                                               TO_T *output) {                                  \
     for (int32_t i = 0; i < p->size; ++i) {                                                     \
       const FROM_T x = input[i];                                                                \
@@ -54,5 +56,7 @@ TINYC_CAST(f32, float, s16, int16_t, (int16_t)tinyc_cast_float_to_i32(x, -32768,
 TINYC_CAST(f32, float, s32, int32_t, tinyc_cast_float_to_i32(x, INT32_MIN, INT32_MAX))
 TINYC_CAST(f32, float, f32, float, x)
 TINYC_CAST(f32, float, b, bool, x != 0)
+
+TINYC_NAMESPACE_END
 
 #endif /* TINYC_CAST_H */

@@ -21,6 +21,8 @@
 #include "binary.h"
 #include "tinyc_common.h"
 
+TINYC_NAMESPACE_BEGIN
+
 /* The walk: every comparison but the int8 ones, LOGICAL_AND, LOGICAL_OR. */
 typedef tinyc_binary_params tinyc_comparison_params;
 
@@ -41,7 +43,7 @@ typedef struct {
 
 /* One input value on the common scale: MultiplyByQuantizedMultiplierSmallerThanOneExp of the
  * shifted, offset value. */
-static inline int32_t tinyc_comparison_scaled(int32_t value, int32_t offset, int32_t left_shift,
+TINYC_INLINE int32_t tinyc_comparison_scaled(int32_t value, int32_t offset, int32_t left_shift,
                                               int32_t multiplier, int32_t shift) {
   return tinyc_requantize((offset + value) * ((int32_t)1 << left_shift), multiplier, shift);
 }
@@ -53,7 +55,7 @@ static inline int32_t tinyc_comparison_scaled(int32_t value, int32_t offset, int
                                   (p)->input2_multiplier, (p)->input2_shift))
 
 #define TINYC_COMPARISON_TYPED(name, OP, suffix, T)                                             \
-  static inline void tinyc_##name##_##suffix(const tinyc_comparison_params *p, const T *input1, \
+  TINYC_INLINE void tinyc_##name##_##suffix(const tinyc_comparison_params *p, const T *input1, \
                                              const T *input2, bool *output) {                  \
     TINYC_BROADCAST_WALK(p, T, input1, T, input2, bool, output, x OP y);                        \
   }
@@ -63,7 +65,7 @@ static inline int32_t tinyc_comparison_scaled(int32_t value, int32_t offset, int
   TINYC_COMPARISON_TYPED(name, OP, f32, float)                                                  \
   TINYC_COMPARISON_TYPED(name, OP, s32, int32_t)                                                \
   TINYC_COMPARISON_TYPED(name, OP, s64, int64_t)                                                \
-  static inline void tinyc_##name##_s8(const tinyc_comparison_s8_params *p, const int8_t *input1, \
+  TINYC_INLINE void tinyc_##name##_s8(const tinyc_comparison_s8_params *p, const int8_t *input1, \
                                        const int8_t *input2, bool *output) {                    \
     TINYC_BROADCAST_WALK(p, int8_t, input1, int8_t, input2, bool, output,                       \
                          TINYC_COMPARISON_S8_SCALED(p, x, y, OP));                              \
@@ -82,12 +84,12 @@ TINYC_COMPARISON_TYPED(not_equal, !=, b, bool)
 
 /* --- LOGICAL_AND, LOGICAL_OR ---------------------------------------------------------------- */
 
-static inline void tinyc_logical_and_b(const tinyc_comparison_params *p, const bool *input1,
+TINYC_INLINE void tinyc_logical_and_b(const tinyc_comparison_params *p, const bool *input1,
                                        const bool *input2, bool *output) {
   TINYC_BROADCAST_WALK(p, bool, input1, bool, input2, bool, output, x && y);
 }
 
-static inline void tinyc_logical_or_b(const tinyc_comparison_params *p, const bool *input1,
+TINYC_INLINE void tinyc_logical_or_b(const tinyc_comparison_params *p, const bool *input1,
                                       const bool *input2, bool *output) {
   TINYC_BROADCAST_WALK(p, bool, input1, bool, input2, bool, output, x || y);
 }
@@ -103,7 +105,7 @@ typedef struct {
 } tinyc_select_params;
 
 #define TINYC_SELECT(suffix, T)                                                                 \
-  static inline void tinyc_select_##suffix(const tinyc_select_params *p, const bool *condition, \
+  TINYC_INLINE void tinyc_select_##suffix(const tinyc_select_params *p, const bool *condition, \
                                            const void *x_data, const void *y_data,              \
                                            void *output_data) {                                 \
     const T *x = (const T *)x_data;                                                             \
@@ -135,5 +137,7 @@ typedef struct {
 TINYC_SELECT(x8, uint8_t)
 TINYC_SELECT(x16, uint16_t)
 TINYC_SELECT(x32, uint32_t)
+
+TINYC_NAMESPACE_END
 
 #endif /* TINYC_COMPARISON_H */

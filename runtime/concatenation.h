@@ -21,6 +21,8 @@
 
 #include "tinyc_common.h"
 
+TINYC_NAMESPACE_BEGIN
+
 typedef struct {
   int32_t outer_size;
   int32_t input_count;
@@ -48,51 +50,51 @@ TINYC_ALWAYS_INLINE void tinyc_concatenation(const tinyc_concatenation_params *p
 
 /* The ten wrappers for one element width. */
 #define TINYC_CONCATENATIONS(suffix, width)                                                   \
-  static inline void tinyc_concatenation1_##suffix(TINYC_CONCAT_P, const void *in0,          \
+  TINYC_INLINE void tinyc_concatenation1_##suffix(TINYC_CONCAT_P, const void *in0,          \
                                                    void *output) {                           \
     TINYC_CONCAT_RUN(width, in0);                                                             \
   }                                                                                           \
-  static inline void tinyc_concatenation2_##suffix(TINYC_CONCAT_P, const void *in0,          \
+  TINYC_INLINE void tinyc_concatenation2_##suffix(TINYC_CONCAT_P, const void *in0,          \
                                                    const void *in1, void *output) {          \
     TINYC_CONCAT_RUN(width, in0, in1);                                                        \
   }                                                                                           \
-  static inline void tinyc_concatenation3_##suffix(TINYC_CONCAT_P, const void *in0,          \
+  TINYC_INLINE void tinyc_concatenation3_##suffix(TINYC_CONCAT_P, const void *in0,          \
                                                    const void *in1, const void *in2,         \
                                                    void *output) {                           \
     TINYC_CONCAT_RUN(width, in0, in1, in2);                                                   \
   }                                                                                           \
-  static inline void tinyc_concatenation4_##suffix(TINYC_CONCAT_P, const void *in0,          \
+  TINYC_INLINE void tinyc_concatenation4_##suffix(TINYC_CONCAT_P, const void *in0,          \
                                                    const void *in1, const void *in2,         \
                                                    const void *in3, void *output) {          \
     TINYC_CONCAT_RUN(width, in0, in1, in2, in3);                                              \
   }                                                                                           \
-  static inline void tinyc_concatenation5_##suffix(TINYC_CONCAT_P, const void *in0,          \
+  TINYC_INLINE void tinyc_concatenation5_##suffix(TINYC_CONCAT_P, const void *in0,          \
                                                    const void *in1, const void *in2,         \
                                                    const void *in3, const void *in4,         \
                                                    void *output) {                           \
     TINYC_CONCAT_RUN(width, in0, in1, in2, in3, in4);                                         \
   }                                                                                           \
-  static inline void tinyc_concatenation6_##suffix(TINYC_CONCAT_P, const void *in0,          \
+  TINYC_INLINE void tinyc_concatenation6_##suffix(TINYC_CONCAT_P, const void *in0,          \
                                                    const void *in1, const void *in2,         \
                                                    const void *in3, const void *in4,         \
                                                    const void *in5, void *output) {          \
     TINYC_CONCAT_RUN(width, in0, in1, in2, in3, in4, in5);                                    \
   }                                                                                           \
-  static inline void tinyc_concatenation7_##suffix(TINYC_CONCAT_P, const void *in0,          \
+  TINYC_INLINE void tinyc_concatenation7_##suffix(TINYC_CONCAT_P, const void *in0,          \
                                                    const void *in1, const void *in2,         \
                                                    const void *in3, const void *in4,         \
                                                    const void *in5, const void *in6,         \
                                                    void *output) {                           \
     TINYC_CONCAT_RUN(width, in0, in1, in2, in3, in4, in5, in6);                               \
   }                                                                                           \
-  static inline void tinyc_concatenation8_##suffix(TINYC_CONCAT_P, const void *in0,          \
+  TINYC_INLINE void tinyc_concatenation8_##suffix(TINYC_CONCAT_P, const void *in0,          \
                                                    const void *in1, const void *in2,         \
                                                    const void *in3, const void *in4,         \
                                                    const void *in5, const void *in6,         \
                                                    const void *in7, void *output) {          \
     TINYC_CONCAT_RUN(width, in0, in1, in2, in3, in4, in5, in6, in7);                          \
   }                                                                                           \
-  static inline void tinyc_concatenation9_##suffix(TINYC_CONCAT_P, const void *in0,          \
+  TINYC_INLINE void tinyc_concatenation9_##suffix(TINYC_CONCAT_P, const void *in0,          \
                                                    const void *in1, const void *in2,         \
                                                    const void *in3, const void *in4,         \
                                                    const void *in5, const void *in6,         \
@@ -100,7 +102,7 @@ TINYC_ALWAYS_INLINE void tinyc_concatenation(const tinyc_concatenation_params *p
                                                    void *output) {                           \
     TINYC_CONCAT_RUN(width, in0, in1, in2, in3, in4, in5, in6, in7, in8);                     \
   }                                                                                           \
-  static inline void tinyc_concatenation10_##suffix(TINYC_CONCAT_P, const void *in0,         \
+  TINYC_INLINE void tinyc_concatenation10_##suffix(TINYC_CONCAT_P, const void *in0,         \
                                                     const void *in1, const void *in2,        \
                                                     const void *in3, const void *in4,        \
                                                     const void *in5, const void *in6,        \
@@ -117,5 +119,7 @@ TINYC_CONCATENATIONS(x64, 8)
 #undef TINYC_CONCATENATIONS
 #undef TINYC_CONCAT_RUN
 #undef TINYC_CONCAT_P
+
+TINYC_NAMESPACE_END
 
 #endif /* TINYC_CONCATENATION_H */

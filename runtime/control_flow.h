@@ -11,12 +11,16 @@
 
 #include "tinyc_common.h"
 
+TINYC_NAMESPACE_BEGIN
+
 typedef struct {
   int32_t bytes;
 } tinyc_copy_params;
 
-static inline void tinyc_copy(const tinyc_copy_params *p, const void *input, void *output) {
+TINYC_INLINE void tinyc_copy(const tinyc_copy_params *p, const void *input, void *output) {
   if (input != output) memmove(output, input, (size_t)p->bytes);
 }
+
+TINYC_NAMESPACE_END
 
 #endif /* TINYC_CONTROL_FLOW_H */

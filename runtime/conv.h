@@ -47,6 +47,8 @@
 
 #include "tinyc_dsp.h"
 
+TINYC_NAMESPACE_BEGIN
+
 /* A conv mode beyond tinyc_dsp.h's: TINYC_RQ_FAST with k (the column length) a multiple of 4 and
  * an even number of output channels, where the assembly of tinyc_conv_pairs_asm runs. */
 #define TINYC_RQ_FAST4 3
@@ -82,6 +84,7 @@ typedef struct {
   int32_t activation_min;
   int32_t activation_max;
   int32_t requant_fast; /* 1: the compiler proved tinyc_rq_apply exact here (tinyc_dsp.h) */
+  int32_t pixel_block;  /* tinyc_conv_1x1_s8: pixels per pass, 0 = all (see there) */
 } tinyc_conv_s8_params;
 
 
@@ -238,7 +241,7 @@ TINYC_NOINLINE void tinyc_conv_dot_2x2_s8(const int8_t *x0, const int8_t *x1,
 #endif
 
 /* s[0] += x0.w, s[2] += x1.w for one plain filter row `w` of k values (an unpaired last row). */
-static inline void tinyc_conv_dot_2x1_s8(const int8_t *x0, const int8_t *x1, const int8_t *w,
+TINYC_INLINE void tinyc_conv_dot_2x1_s8(const int8_t *x0, const int8_t *x1, const int8_t *w,
                                          int32_t k, int32_t s[4]) {
   int32_t s0 = s[0], s1 = s[2];
   for (int32_t j = 0; j < k; ++j) {
@@ -314,39 +317,23 @@ TINYC_NOINLINE void tinyc_conv_pairs_asm(const int8_t *x0, int32_t *ctl) {
       "cmp %[x0], %[a]\n\t"
       "bne 1b\n"
       "4:\n\t"
-      /* requantize: y = SMMULR(s, m2) + s; ((2y + round + (y >> 31)) >> shift) + offset */
+      /* requantize (TINYC_RQ_ASM, tinyc_dsp.h), + offset, saturate */
       "ldr %[ve], %[saved]\n\t"
       "ldrd %[a], %[b], [%[ve], #8]\n\t"
       "ldrd %[v], %[ae], [%[ve], #16]\n\t"
       "ldr %[be], [%[ve], #24]\n\t"
       "ldr %[x1], [%[ve], #32]\n\t"
-      "smmulr %[w], %[s00], %[a]\n\t"
-      "add %[s00], %[s00], %[w]\n\t"
-      "add %[w], %[v], %[s00], lsl #1\n\t"
-      "add %[w], %[w], %[s00], asr #31\n\t"
-      "asr %[w], %[w], %[be]\n\t"
+      TINYC_RQ_ASM("s00", "w", "a", "v", "be")
       "add %[w], %[w], %[x1]\n\t"
       "ssat %[s00], #8, %[w]\n\t"
-      "smmulr %[w], %[s10], %[a]\n\t"
-      "add %[s10], %[s10], %[w]\n\t"
-      "add %[w], %[v], %[s10], lsl #1\n\t"
-      "add %[w], %[w], %[s10], asr #31\n\t"
-      "asr %[w], %[w], %[be]\n\t"
+      TINYC_RQ_ASM("s10", "w", "a", "v", "be")
       "add %[w], %[w], %[x1]\n\t"
       "ssat %[s10], #8, %[w]\n\t"
       "ldr %[be], [%[ve], #28]\n\t"
-      "smmulr %[w], %[s01], %[b]\n\t"
-      "add %[s01], %[s01], %[w]\n\t"
-      "add %[w], %[ae], %[s01], lsl #1\n\t"
-      "add %[w], %[w], %[s01], asr #31\n\t"
-      "asr %[w], %[w], %[be]\n\t"
+      TINYC_RQ_ASM("s01", "w", "b", "ae", "be")
       "add %[w], %[w], %[x1]\n\t"
       "ssat %[s01], #8, %[w]\n\t"
-      "smmulr %[w], %[s11], %[b]\n\t"
-      "add %[s11], %[s11], %[w]\n\t"
-      "add %[w], %[ae], %[s11], lsl #1\n\t"
-      "add %[w], %[w], %[s11], asr #31\n\t"
-      "asr %[w], %[w], %[be]\n\t"
+      TINYC_RQ_ASM("s11", "w", "b", "ae", "be")
       "add %[w], %[w], %[x1]\n\t"
       "ssat %[s11], #8, %[w]\n\t"
       /* store, step */
@@ -517,7 +504,7 @@ TINYC_ALWAYS_INLINE void tinyc_conv_matmul_mode_s8(const tinyc_conv_s8_params *p
 
 /* The filter taps f in [*first, *last) whose input coordinate origin + f * dilation lies in
  * [0, size): the part of the window that is inside the input. */
-static inline void tinyc_conv_window(int32_t origin, int32_t dilation, int32_t filter,
+TINYC_INLINE void tinyc_conv_window(int32_t origin, int32_t dilation, int32_t filter,
                                      int32_t size, int32_t *first, int32_t *last) {
   int32_t lo = 0, hi = filter;
   if (origin < 0) lo = (-origin + dilation - 1) / dilation;
@@ -560,7 +547,7 @@ TINYC_NOINLINE void tinyc_conv_dot_1x2_s8(const int8_t *x, int32_t x_row, const 
 }
 
 /* Sum of n int8 values. */
-static inline int32_t tinyc_conv_sum_s8(const int8_t *w, int32_t n) {
+TINYC_INLINE int32_t tinyc_conv_sum_s8(const int8_t *w, int32_t n) {
   int32_t sum = 0;
 #ifdef TINYC_DSP
   for (; n >= 4; n -= 4, w += 4) {
@@ -574,7 +561,7 @@ static inline int32_t tinyc_conv_sum_s8(const int8_t *w, int32_t n) {
 
 /* Sum of the weights of filter `w` (one output channel, OHWI) at the taps outside rows
  * [fy0, fy1) x columns [fx0, fx1): the taps of a window that fall in the padding. */
-static inline int32_t tinyc_conv_skipped_sum_s8(const tinyc_conv_s8_params *p, const int8_t *w,
+TINYC_INLINE int32_t tinyc_conv_skipped_sum_s8(const tinyc_conv_s8_params *p, const int8_t *w,
                                                 int32_t fy0, int32_t fy1, int32_t fx0,
                                                 int32_t fx1) {
   const int32_t depth = p->input_depth, row = p->filter_width * depth;
@@ -634,18 +621,18 @@ TINYC_NOINLINE void tinyc_conv_pixel_s8(const tinyc_conv_s8_params *p, const int
   }
 }
 
-static inline void tinyc_conv_fill_s8(int8_t *dst, int8_t value, int32_t n) {
+TINYC_INLINE void tinyc_conv_fill_s8(int8_t *dst, int8_t value, int32_t n) {
   for (int32_t i = 0; i < n; ++i) dst[i] = value;
 }
 
-static inline void tinyc_conv_copy_s8(int8_t *dst, const int8_t *src, int32_t n) {
+TINYC_INLINE void tinyc_conv_copy_s8(int8_t *dst, const int8_t *src, int32_t n) {
   for (int32_t i = 0; i < n; ++i) dst[i] = src[i];
 }
 
 /* Gather the column of output pixel (oy, ox) of one image into `col`: filter_height rows of
  * filter_width * input_depth values, input_zero_point where the window leaves the input (which
  * the folded bias expects: no correction needed). */
-static inline void tinyc_conv_gather_s8(const tinyc_conv_s8_params *p, const int8_t *image,
+TINYC_INLINE void tinyc_conv_gather_s8(const tinyc_conv_s8_params *p, const int8_t *image,
                                         int32_t oy, int32_t ox, int8_t *col) {
   const int32_t depth = p->input_depth;
   const int32_t row = p->filter_width * depth;
@@ -673,16 +660,21 @@ static inline void tinyc_conv_gather_s8(const tinyc_conv_s8_params *p, const int
   }
 }
 
-/* Any filter size, stride, dilation and padding: the columns of two output pixels are gathered
+/* In place (compiler/overlap_order.py conv_im2col_gap): output pixels in pairs in raster order,
+ * both windows gathered before the pair's output is stored; the input may start that many bytes
+ * into the output's buffer. The scratch-free fallback (tinyc_conv_s8, conv_pixel_gap) declares
+ * the larger of the two offsets, so either kernel may run.
+ *
+ * Any filter size, stride, dilation and padding: the columns of two output pixels are gathered
  * into `scratch` (2 * k bytes, planned in the arena: k is filter_height * filter_width *
  * input_depth rounded up to a multiple of 4, the filter rows padded with zeros to match) and
  * multiplied with the filter, stored as interleaved row pairs (see the top). */
 TINYC_ALWAYS_INLINE void tinyc_conv_im2col_body_s8(const tinyc_conv_s8_params *p,
-                                                   const int8_t *TINYC_RESTRICT input,
+                                                   const int8_t *input,
                                                    const int8_t *TINYC_RESTRICT filter,
                                                    const int32_t *bias, const int32_t *multiplier,
                                                    const int8_t *shift,
-                                                   int8_t *TINYC_RESTRICT output, void *scratch,
+                                                   int8_t *output, void *scratch,
                                                    const int32_t mode) {
   const int32_t taps = p->filter_height * p->filter_width * p->input_depth;
   const int32_t k = (taps + 3) & ~3;
@@ -708,46 +700,60 @@ TINYC_ALWAYS_INLINE void tinyc_conv_im2col_body_s8(const tinyc_conv_s8_params *p
   }
 }
 
-#define TINYC_CONV_IM2COL_VARIANT(NAME, MODE)                                                \
-  TINYC_NOINLINE void NAME(const tinyc_conv_s8_params *p, const int8_t *TINYC_RESTRICT input,  \
+/* Each requantization mode twice: with restrict on input and output (the call runs apart, as
+ * most do: the compiler may keep input values in registers across output stores) and without
+ * (the plan overlaps them: compiler/plan_memory.py renames such a call to the _in_place one). */
+#define TINYC_CONV_IM2COL_VARIANT(NAME, MODE, R)                                               \
+  TINYC_NOINLINE void NAME(const tinyc_conv_s8_params *p, const int8_t *R input,               \
                            const int8_t *TINYC_RESTRICT filter, const int32_t *bias,           \
-                           const int32_t *multiplier, const int8_t *shift,                     \
-                           int8_t *TINYC_RESTRICT output, void *scratch) {                     \
+                           const int32_t *multiplier, const int8_t *shift, int8_t *R output,   \
+                           void *scratch) {                                                    \
     tinyc_conv_im2col_body_s8(p, input, filter, bias, multiplier, shift, output, scratch,      \
                               MODE);                                                           \
   }
-TINYC_CONV_IM2COL_VARIANT(tinyc_conv_im2col_generic_s8, TINYC_RQ_GENERIC)
-TINYC_CONV_IM2COL_VARIANT(tinyc_conv_im2col_rq_s8, TINYC_RQ_FAST)
-TINYC_CONV_IM2COL_VARIANT(tinyc_conv_im2col_rqc_s8, TINYC_RQ_CLAMP)
-TINYC_CONV_IM2COL_VARIANT(tinyc_conv_im2col_rq4_s8, TINYC_RQ_FAST4)
+#define TINYC_NO_RESTRICT
+TINYC_CONV_IM2COL_VARIANT(tinyc_conv_im2col_generic_s8, TINYC_RQ_GENERIC, TINYC_RESTRICT)
+TINYC_CONV_IM2COL_VARIANT(tinyc_conv_im2col_rq_s8, TINYC_RQ_FAST, TINYC_RESTRICT)
+TINYC_CONV_IM2COL_VARIANT(tinyc_conv_im2col_rqc_s8, TINYC_RQ_CLAMP, TINYC_RESTRICT)
+TINYC_CONV_IM2COL_VARIANT(tinyc_conv_im2col_rq4_s8, TINYC_RQ_FAST4, TINYC_RESTRICT)
+TINYC_CONV_IM2COL_VARIANT(tinyc_conv_im2col_generic_ip_s8, TINYC_RQ_GENERIC, TINYC_NO_RESTRICT)
+TINYC_CONV_IM2COL_VARIANT(tinyc_conv_im2col_rq_ip_s8, TINYC_RQ_FAST, TINYC_NO_RESTRICT)
+TINYC_CONV_IM2COL_VARIANT(tinyc_conv_im2col_rqc_ip_s8, TINYC_RQ_CLAMP, TINYC_NO_RESTRICT)
+TINYC_CONV_IM2COL_VARIANT(tinyc_conv_im2col_rq4_ip_s8, TINYC_RQ_FAST4, TINYC_NO_RESTRICT)
 
 /* The variant of the layer's requantization mode: inline, so that with the params a constant
  * the choice is made at compile time and only that variant is built. */
-TINYC_ALWAYS_INLINE void tinyc_conv_im2col_s8(const tinyc_conv_s8_params *p,
-                                              const int8_t *TINYC_RESTRICT input,
-                                              const int8_t *TINYC_RESTRICT filter,
-                                              const int32_t *bias, const int32_t *multiplier,
-                                              const int8_t *shift,
-                                              int8_t *TINYC_RESTRICT output, void *scratch) {
-  const int32_t mode = tinyc_conv_mode(
-      tinyc_rq_mode(p->requant_fast, p->activation_min, p->activation_max),
-      (p->filter_height * p->filter_width * p->input_depth + 3) & ~3, p->output_depth);
-  if (mode == TINYC_RQ_FAST4)
-    tinyc_conv_im2col_rq4_s8(p, input, filter, bias, multiplier, shift, output, scratch);
-  else if (mode == TINYC_RQ_FAST)
-    tinyc_conv_im2col_rq_s8(p, input, filter, bias, multiplier, shift, output, scratch);
-  else if (mode == TINYC_RQ_CLAMP)
-    tinyc_conv_im2col_rqc_s8(p, input, filter, bias, multiplier, shift, output, scratch);
-  else
-    tinyc_conv_im2col_generic_s8(p, input, filter, bias, multiplier, shift, output, scratch);
-}
+#define TINYC_CONV_IM2COL_DISPATCH(NAME, SUFFIX, R)                                            \
+  TINYC_ALWAYS_INLINE void NAME(const tinyc_conv_s8_params *p, const int8_t *R input,          \
+                                const int8_t *TINYC_RESTRICT filter, const int32_t *bias,      \
+                                const int32_t *multiplier, const int8_t *shift,                \
+                                int8_t *R output, void *scratch) {                             \
+    const int32_t mode = tinyc_conv_mode(                                                      \
+        tinyc_rq_mode(p->requant_fast, p->activation_min, p->activation_max),                  \
+        (p->filter_height * p->filter_width * p->input_depth + 3) & ~3, p->output_depth);      \
+    if (mode == TINYC_RQ_FAST4)                                                                \
+      tinyc_conv_im2col_rq4##SUFFIX(p, input, filter, bias, multiplier, shift, output,         \
+                                    scratch);                                                  \
+    else if (mode == TINYC_RQ_FAST)                                                            \
+      tinyc_conv_im2col_rq##SUFFIX(p, input, filter, bias, multiplier, shift, output, scratch); \
+    else if (mode == TINYC_RQ_CLAMP)                                                           \
+      tinyc_conv_im2col_rqc##SUFFIX(p, input, filter, bias, multiplier, shift, output,         \
+                                    scratch);                                                  \
+    else                                                                                       \
+      tinyc_conv_im2col_generic##SUFFIX(p, input, filter, bias, multiplier, shift, output,     \
+                                        scratch);                                              \
+  }
+TINYC_CONV_IM2COL_DISPATCH(tinyc_conv_im2col_s8, _s8, TINYC_RESTRICT)
+TINYC_CONV_IM2COL_DISPATCH(tinyc_conv_im2col_in_place_s8, _ip_s8, TINYC_NO_RESTRICT)
 
 /* Any filter size, stride, dilation and padding; filter in TFLite's OHWI layout. No buffer at all,
- * one output pixel at a time: for calls the plan gives no scratch. */
-static inline void tinyc_conv_s8(const tinyc_conv_s8_params *p, const int8_t *TINYC_RESTRICT input,
+ * one output pixel at a time: for calls the plan gives no scratch. In place
+ * (compiler/overlap_order.py conv_pixel_gap): pixels in raster order, each pixel's channels in
+ * pairs, every pair reading the window before storing its two bytes. */
+TINYC_INLINE void tinyc_conv_s8(const tinyc_conv_s8_params *p, const int8_t *input,
                                  const int8_t *TINYC_RESTRICT filter, const int32_t *bias,
                                  const int32_t *multiplier, const int8_t *shift,
-                                 int8_t *TINYC_RESTRICT output) {
+                                 int8_t *output) {
   for (int32_t b = 0; b < p->batches; ++b) {
     const int8_t *image = input + b * p->input_height * p->input_width * p->input_depth;
     for (int32_t oy = 0; oy < p->output_height; ++oy) {
@@ -760,18 +766,38 @@ static inline void tinyc_conv_s8(const tinyc_conv_s8_params *p, const int8_t *TI
 }
 
 /* 1x1 filter, stride 1, no padding: the columns are the input pixels. Inline: with the params
- * a constant, only the matmul of the layer's requantization mode is built. */
-TINYC_ALWAYS_INLINE void tinyc_conv_1x1_s8(const tinyc_conv_s8_params *p,
-                                           const int8_t *TINYC_RESTRICT input,
-                                           const int8_t *TINYC_RESTRICT filter,
-                                           const int32_t *bias, const int32_t *multiplier,
-                                           const int8_t *shift, int8_t *TINYC_RESTRICT output) {
-  tinyc_conv_matmul_mode_s8(p, input, p->batches * p->output_height * p->output_width,
-                            p->input_depth, filter, bias, multiplier, shift, output,
-                            tinyc_conv_mode(tinyc_rq_mode(p->requant_fast, p->activation_min,
-                                                          p->activation_max),
-                                            p->input_depth, p->output_depth));
-}
+ * a constant, only the matmul of the layer's requantization mode is built.
+ *
+ * In place: pixel_block > 0 runs the matrix product on blocks of that many pixels (even), one
+ * after the other, so that the input can share bytes with the output (compiler/ops/conv.py,
+ * compiler/overlap_order.py matmul_gap). The order that allows it, on every path (the assembly
+ * of tinyc_conv_pairs_asm and the C loops of tinyc_conv_matmul_body_s8 alike): blocks in pixel
+ * order; in a block, output channel pairs in order; for each pair the block's pixels in pairs,
+ * both pixels' k input bytes read before the pair's four output bytes are stored. A block's
+ * input is read again for every channel pair, so the output written over it must stay below
+ * the block's first input byte until its last pair: the planner's offset covers that. With
+ * pixel_block 0 (all pixels, the fastest: the constants of a channel pair are set up once) no
+ * input byte may be overwritten before the last channel pair, and the layer runs apart. */
+#define TINYC_CONV_1X1(NAME, R)                                                                \
+  TINYC_ALWAYS_INLINE void NAME(const tinyc_conv_s8_params *p, const int8_t *R input,          \
+                                const int8_t *TINYC_RESTRICT filter, const int32_t *bias,      \
+                                const int32_t *multiplier, const int8_t *shift,                \
+                                int8_t *R output) {                                            \
+    const int32_t mode = tinyc_conv_mode(                                                      \
+        tinyc_rq_mode(p->requant_fast, p->activation_min, p->activation_max), p->input_depth,  \
+        p->output_depth);                                                                      \
+    const int32_t pixels = p->batches * p->output_height * p->output_width;                    \
+    const int32_t block = p->pixel_block > 0 ? p->pixel_block : pixels;                        \
+    for (int32_t i = 0; i < pixels; i += block) {                                              \
+      const int32_t n = pixels - i < block ? pixels - i : block;                               \
+      tinyc_conv_matmul_mode_s8(p, input + i * p->input_depth, n, p->input_depth, filter,      \
+                                bias, multiplier, shift, output + i * p->output_depth, mode);  \
+    }                                                                                          \
+  }
+/* Apart (restrict: the fastest) and in place (compiler/plan_memory.py renames a call whose
+ * input the plan puts inside its output). */
+TINYC_CONV_1X1(tinyc_conv_1x1_s8, TINYC_RESTRICT)
+TINYC_CONV_1X1(tinyc_conv_1x1_in_place_s8, TINYC_NO_RESTRICT)
 
 /* ---------------------------------------------------------------- grouped CONV_2D */
 
@@ -808,7 +834,7 @@ typedef struct {
 
 /* Sum of the weights of filter `w` (one output channel, [filter_height][filter_width][depth]) at
  * the taps outside rows [fy0, fy1) x columns [fx0, fx1). */
-static inline int32_t tinyc_conv_grouped_skipped_sum_s8(const tinyc_conv_grouped_s8_params *p,
+TINYC_INLINE int32_t tinyc_conv_grouped_skipped_sum_s8(const tinyc_conv_grouped_s8_params *p,
                                                         const int8_t *w, int32_t fy0,
                                                         int32_t fy1, int32_t fx0, int32_t fx1) {
   const int32_t depth = p->filter_depth, row = p->filter_width * depth;
@@ -870,12 +896,14 @@ TINYC_NOINLINE void tinyc_conv_grouped_pixel_s8(const tinyc_conv_grouped_s8_para
   }
 }
 
-/* Any filter size, stride, dilation, padding and group count. */
-static inline void tinyc_conv_grouped_s8(const tinyc_conv_grouped_s8_params *p,
-                                         const int8_t *TINYC_RESTRICT input,
+/* Any filter size, stride, dilation, padding and group count. In place: the order of
+ * tinyc_conv_s8 (pixels in raster order, channels of a pixel in pairs, each pair reading its
+ * group's part of the window before storing). */
+TINYC_INLINE void tinyc_conv_grouped_s8(const tinyc_conv_grouped_s8_params *p,
+                                         const int8_t *input,
                                          const int8_t *TINYC_RESTRICT filter,
                                          const int32_t *bias, const int32_t *multiplier,
-                                         const int8_t *shift, int8_t *TINYC_RESTRICT output) {
+                                         const int8_t *shift, int8_t *output) {
   for (int32_t b = 0; b < p->batches; ++b) {
     const int8_t *image = input + b * p->input_height * p->input_width * p->input_depth;
     for (int32_t oy = 0; oy < p->output_height; ++oy) {
@@ -886,5 +914,7 @@ static inline void tinyc_conv_grouped_s8(const tinyc_conv_grouped_s8_params *p,
     }
   }
 }
+
+TINYC_NAMESPACE_END
 
 #endif /* TINYC_CONV_H */

@@ -20,6 +20,8 @@
 #include "conv_window.h"
 #include "tinyc_dsp.h" /* TINYC_NOINLINE */
 
+TINYC_NAMESPACE_BEGIN
+
 typedef struct {
   int32_t batches;
   int32_t input_height;
@@ -63,7 +65,7 @@ typedef struct {
   float activation_max;
 } tinyc_depthwise_conv_f32_params;
 
-static inline float tinyc_conv_activate_f32(float v, float lo, float hi) {
+TINYC_INLINE float tinyc_conv_activate_f32(float v, float lo, float hi) {
   return tinyc_min_f32(tinyc_max_f32(v, lo), hi);
 }
 
@@ -127,7 +129,7 @@ TINYC_NOINLINE void tinyc_conv_pixel_f32(const tinyc_conv_f32_params *p, const f
 }
 
 /* Any filter size, stride, dilation, padding and group count; OHWI filter. */
-static inline void tinyc_conv_f32(const tinyc_conv_f32_params *p,
+TINYC_INLINE void tinyc_conv_f32(const tinyc_conv_f32_params *p,
                                   const float *TINYC_RESTRICT input,
                                   const float *TINYC_RESTRICT filter, const float *bias,
                                   float *TINYC_RESTRICT output) {
@@ -173,7 +175,7 @@ TINYC_NOINLINE void tinyc_depthwise_pixel_f32(const tinyc_depthwise_conv_f32_par
 }
 
 /* Any filter size, stride, dilation, padding and depth multiplier. */
-static inline void tinyc_depthwise_conv_f32(const tinyc_depthwise_conv_f32_params *p,
+TINYC_INLINE void tinyc_depthwise_conv_f32(const tinyc_depthwise_conv_f32_params *p,
                                             const float *TINYC_RESTRICT input,
                                             const float *TINYC_RESTRICT filter,
                                             const float *bias, float *TINYC_RESTRICT output) {
@@ -204,5 +206,7 @@ static inline void tinyc_depthwise_conv_f32(const tinyc_depthwise_conv_f32_param
     }
   }
 }
+
+TINYC_NAMESPACE_END
 
 #endif /* TINYC_CONV_F32_H */

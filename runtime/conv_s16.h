@@ -49,6 +49,8 @@
 #include "conv_window.h"
 #include "tinyc_dsp.h"
 
+TINYC_NAMESPACE_BEGIN
+
 typedef struct {
   int32_t batches;
   int32_t input_height;
@@ -97,7 +99,7 @@ typedef struct {
 
 #ifdef TINYC_DSP
 /* Two int16 values as one word (low halfword: p[0]); Cortex-M allows unaligned word loads. */
-static inline int32_t tinyc_load2_s16(const int16_t *p) {
+TINYC_INLINE int32_t tinyc_load2_s16(const int16_t *p) {
   int32_t v;
   __builtin_memcpy(&v, p, 4);
   return v;
@@ -256,7 +258,7 @@ TINYC_NOINLINE void tinyc_conv_pixel_s16(const tinyc_conv_s16_params *p, const i
 }
 
 /* Any filter size, stride, dilation, padding and group count; filter as described at the top. */
-static inline void tinyc_conv_s16(const tinyc_conv_s16_params *p,
+TINYC_INLINE void tinyc_conv_s16(const tinyc_conv_s16_params *p,
                                   const int16_t *TINYC_RESTRICT input,
                                   const int8_t *TINYC_RESTRICT filter, const int64_t *bias,
                                   const int32_t *multiplier, const int8_t *shift,
@@ -412,7 +414,7 @@ TINYC_NOINLINE void tinyc_depthwise_pixel_s16(const tinyc_depthwise_conv_s16_par
 }
 
 /* Any filter size, stride, dilation, padding and depth multiplier. */
-static inline void tinyc_depthwise_conv_s16(const tinyc_depthwise_conv_s16_params *p,
+TINYC_INLINE void tinyc_depthwise_conv_s16(const tinyc_depthwise_conv_s16_params *p,
                                             const int16_t *TINYC_RESTRICT input,
                                             const int8_t *TINYC_RESTRICT filter,
                                             const int64_t *bias, const int32_t *multiplier,
@@ -457,5 +459,7 @@ static inline void tinyc_depthwise_conv_s16(const tinyc_depthwise_conv_s16_param
     }
   }
 }
+
+TINYC_NAMESPACE_END
 
 #endif /* TINYC_CONV_S16_H */

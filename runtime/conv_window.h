@@ -10,9 +10,11 @@
 
 #include "tinyc_common.h"
 
+TINYC_NAMESPACE_BEGIN
+
 /* The filter taps f in [*first, *last) whose input coordinate origin + f * dilation lies in
  * [0, size). The compiler keeps (filter - 1) * dilation + size well inside int32. */
-static inline void tinyc_window_clip(int32_t origin, int32_t dilation, int32_t filter,
+TINYC_INLINE void tinyc_window_clip(int32_t origin, int32_t dilation, int32_t filter,
                                      int32_t size, int32_t *first, int32_t *last) {
   int32_t lo = 0, hi = filter;
   if (origin < 0) lo = (-origin + dilation - 1) / dilation;
@@ -22,5 +24,7 @@ static inline void tinyc_window_clip(int32_t origin, int32_t dilation, int32_t f
   *first = lo;
   *last = hi;
 }
+
+TINYC_NAMESPACE_END
 
 #endif /* TINYC_CONV_WINDOW_H */

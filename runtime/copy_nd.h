@@ -27,6 +27,8 @@
 
 #include "tinyc_common.h"
 
+TINYC_NAMESPACE_BEGIN
+
 typedef struct {
   int32_t dim0, dim1, dim2, dim3, dim4, dim5;                   /* output extents */
   int32_t stride0, stride1, stride2, stride3, stride4, stride5; /* input strides, elements */
@@ -35,7 +37,7 @@ typedef struct {
 
 /* `count` elements of `width` bytes to consecutive output elements from input elements
  * 0, stride, 2 * stride, ... after `input`; returns the output position after the run. */
-static inline uint8_t *tinyc_copy_run(size_t width, int32_t count, int32_t stride,
+TINYC_INLINE uint8_t *tinyc_copy_run(size_t width, int32_t count, int32_t stride,
                                       const uint8_t *TINYC_RESTRICT input,
                                       uint8_t *TINYC_RESTRICT output) {
   if (stride == 1) {
@@ -49,7 +51,7 @@ static inline uint8_t *tinyc_copy_run(size_t width, int32_t count, int32_t strid
   return output;
 }
 
-static inline void tinyc_copy_nd(const tinyc_copy_nd_params *p, size_t width,
+TINYC_INLINE void tinyc_copy_nd(const tinyc_copy_nd_params *p, size_t width,
                                  const uint8_t *TINYC_RESTRICT input,
                                  uint8_t *TINYC_RESTRICT output) {
   for (int32_t i0 = 0; i0 < p->dim0; ++i0) {
@@ -71,21 +73,23 @@ static inline void tinyc_copy_nd(const tinyc_copy_nd_params *p, size_t width,
   }
 }
 
-static inline void tinyc_copy_nd_x8(const tinyc_copy_nd_params *p, const void *input,
+TINYC_INLINE void tinyc_copy_nd_x8(const tinyc_copy_nd_params *p, const void *input,
                                     void *output) {
   tinyc_copy_nd(p, 1, (const uint8_t *)input, (uint8_t *)output);
 }
-static inline void tinyc_copy_nd_x16(const tinyc_copy_nd_params *p, const void *input,
+TINYC_INLINE void tinyc_copy_nd_x16(const tinyc_copy_nd_params *p, const void *input,
                                      void *output) {
   tinyc_copy_nd(p, 2, (const uint8_t *)input, (uint8_t *)output);
 }
-static inline void tinyc_copy_nd_x32(const tinyc_copy_nd_params *p, const void *input,
+TINYC_INLINE void tinyc_copy_nd_x32(const tinyc_copy_nd_params *p, const void *input,
                                      void *output) {
   tinyc_copy_nd(p, 4, (const uint8_t *)input, (uint8_t *)output);
 }
-static inline void tinyc_copy_nd_x64(const tinyc_copy_nd_params *p, const void *input,
+TINYC_INLINE void tinyc_copy_nd_x64(const tinyc_copy_nd_params *p, const void *input,
                                      void *output) {
   tinyc_copy_nd(p, 8, (const uint8_t *)input, (uint8_t *)output);
 }
+
+TINYC_NAMESPACE_END
 
 #endif /* TINYC_COPY_ND_H */

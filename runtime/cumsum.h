@@ -19,6 +19,8 @@
 
 #include "tinyc_common.h"
 
+TINYC_NAMESPACE_BEGIN
+
 typedef struct {
   int32_t before;
   int32_t depth;
@@ -42,7 +44,7 @@ typedef struct {
   int32_t output_shift; /* <= 0 */
 } tinyc_cumsum_s8_params;
 
-static inline void tinyc_cumsum_f32(const tinyc_cumsum_f32_params *p,
+TINYC_INLINE void tinyc_cumsum_f32(const tinyc_cumsum_f32_params *p,
                                     const float *TINYC_RESTRICT input,
                                     float *TINYC_RESTRICT output) {
   for (int32_t b = 0; b < p->before; ++b) {
@@ -64,12 +66,12 @@ static inline void tinyc_cumsum_f32(const tinyc_cumsum_f32_params *p,
 }
 
 /* MultiplyByQuantizedMultiplierSmallerThanOneExp of (value + input_offset) << left_shift. */
-static inline int32_t tinyc_cumsum_scaled_input(const tinyc_cumsum_s8_params *p, int32_t value) {
+TINYC_INLINE int32_t tinyc_cumsum_scaled_input(const tinyc_cumsum_s8_params *p, int32_t value) {
   const int32_t shifted = (int32_t)((uint32_t)(value + p->input_offset) << p->left_shift);
   return tinyc_requantize(shifted, p->input_multiplier, p->input_shift);
 }
 
-static inline void tinyc_cumsum_s8(const tinyc_cumsum_s8_params *p,
+TINYC_INLINE void tinyc_cumsum_s8(const tinyc_cumsum_s8_params *p,
                                    const int8_t *TINYC_RESTRICT input,
                                    int8_t *TINYC_RESTRICT output) {
   /* The accumulator's start: input_offset scaled like an input value of 0. */
@@ -96,5 +98,7 @@ static inline void tinyc_cumsum_s8(const tinyc_cumsum_s8_params *p,
     }
   }
 }
+
+TINYC_NAMESPACE_END
 
 #endif /* TINYC_CUMSUM_H */

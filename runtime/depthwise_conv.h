@@ -42,6 +42,8 @@
 
 #include "tinyc_dsp.h"
 
+TINYC_NAMESPACE_BEGIN
+
 /* The depthwise assembly needs 11 registers around its statements, which gcc finds at every
  * optimization level that defines __OPTIMIZE__ (with a frame pointer too); clang does not (nor
  * did it for the tap loops before these kernels): it takes the portable loops, the same sums. */
@@ -72,11 +74,12 @@ typedef struct {
   int32_t activation_min;
   int32_t activation_max;
   int32_t requant_fast; /* 1: the compiler proved tinyc_rq_apply exact here (tinyc_dsp.h) */
+  int32_t row_block;    /* the four-channel Arm kernels: output rows per pass, 0 = all */
 } tinyc_depthwise_conv_s8_params;
 
 /* The filter taps f in [*first, *last) whose input coordinate origin + f * dilation lies in
  * [0, size). */
-static inline void tinyc_depthwise_window(int32_t origin, int32_t dilation, int32_t filter,
+TINYC_INLINE void tinyc_depthwise_window(int32_t origin, int32_t dilation, int32_t filter,
                                           int32_t size, int32_t *first, int32_t *last) {
   int32_t lo = 0, hi = filter;
   if (origin < 0) lo = (-origin + dilation - 1) / dilation;
@@ -92,6 +95,97 @@ static inline void tinyc_depthwise_window(int32_t origin, int32_t dilation, int3
 typedef struct {
   int32_t rows, cols, x_tap, x_skip, w_skip;
 } tinyc_depthwise_taps;
+
+/* The portable (non-Arm) path on Xtensa, little-endian, gcc: the four-channel sum of depth
+ * multiplier 1 from 32-bit words, where x, w and the steps between taps are 4-byte aligned (checked
+ * at run time, once a call; otherwise the byte loops below). Each tap loads the 4 input bytes and
+ * the 4 weights as one word each; x - zp comes from X ^ 0x80808080 (each byte + 128, now
+ * unsigned: one instruction for all four) as byte - (128 + zp); the weights come out of W with one
+ * instruction each: w3 = W >> 24 and w2 = (W << 8) >> 24 (arithmetic), and for w0 and w1 the
+ * 16-bit multiply (MUL16S on Xtensa, which reads the low halfwords as signed) takes W << 8 and
+ * W & 0xff00, whose low halfwords are 256 w0 and 256 w1 exactly. Channels 0 and 1 thus sum
+ * 256 (x - zp) w, at most 255 * 128 * 256 < 2^23 a tap, exact in int32 up to 256 taps (checked;
+ * more taps take the byte loops), and their sums are divided by 256 exactly (multiples of 256).
+ * The same integers as the byte loops. Order of reads: the same taps, before any store.
+ * Xtensa only: it has no sign-extending byte load (each byte costs a load and two shifts) and
+ * has MUL16S. Cores with one (x86, RISC-V, Armv6-M) run the byte loops in fewer instructions
+ * (measured on x86-64 with callgrind). Defining TINYC_DW_WORDS takes these loops on any other
+ * little-endian gcc or clang target (the tests do, on the host). */
+#if !defined(TINYC_DW_ASM) && !defined(TINYC_DW_WORDS) && defined(__XTENSA__) && \
+    defined(__GNUC__) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define TINYC_DW_WORDS 1
+#endif
+#if defined(TINYC_DW_WORDS) && !defined(TINYC_DW_ASM)
+TINYC_ALWAYS_INLINE uint32_t tinyc_dw_word(const int8_t *p) {
+  uint32_t v;
+  __builtin_memcpy(&v, __builtin_assume_aligned(p, 4), 4);
+  return v;
+}
+
+/* The low halfwords of a and b as signed 16-bit values, multiplied (gcc and clang convert to a
+ * narrower signed type modulo 2^16). */
+TINYC_ALWAYS_INLINE int32_t tinyc_dw_mul16(uint32_t a, uint32_t b) {
+  return (int32_t)(int16_t)a * (int32_t)(int16_t)b;
+}
+
+TINYC_ALWAYS_INLINE int32_t tinyc_dw_words_ok(const tinyc_depthwise_taps *t, const int8_t *x,
+                                              const int8_t *w) {
+  return ((((uintptr_t)x | (uintptr_t)w) | (uint32_t)(t->x_tap | t->x_skip)) & 3u) == 0 &&
+         t->rows * t->cols <= 256;
+}
+
+/* One tap of four channels: s0, s1 (256 times the sums) and s2, s3 += (x - zp) * w, with
+ * k = 128 + zp. Where k is the constant 0, the empty asm hides that the bytes lie in [0, 255],
+ * so that gcc keeps the 16-bit multiply instead of sign-extending the weight's halfword. */
+TINYC_ALWAYS_INLINE void tinyc_dw_tap_words(const int8_t *x, const int8_t *w, int32_t k,
+                                            uint32_t mask, int32_t *s0, int32_t *s1,
+                                            int32_t *s2, int32_t *s3) {
+  const uint32_t xv = tinyc_dw_word(x) ^ 0x80808080u, wv = tinyc_dw_word(w);
+  const uint32_t w8 = wv << 8;
+  uint32_t v0 = (xv & 0xffu) - (uint32_t)k, v1 = ((xv >> 8) & 0xffu) - (uint32_t)k;
+  __asm__("" : "+r"(v0), "+r"(v1));
+  *s0 += tinyc_dw_mul16(v0, w8);
+  *s1 += tinyc_dw_mul16(v1, wv & mask);
+  *s2 += ((int32_t)((xv >> 16) & 0xffu) - k) * ((int32_t)w8 >> 24);
+  *s3 += ((int32_t)(xv >> 24) - k) * ((int32_t)wv >> 24);
+  /* one tap at a time: gcc would otherwise load a whole row's words first and spill */
+  __asm__ volatile("" : "+r"(*s0), "+r"(*s1), "+r"(*s2), "+r"(*s3) : : "memory");
+}
+
+/* k = 128 + zp, a constant where the caller passes one (0 for zp = -128). Rows of 3 or 2 taps
+ * (the 3x3 filters' windows inside the input and at its borders) straight-line, others a loop. */
+TINYC_ALWAYS_INLINE void tinyc_dw_sum4_words(const tinyc_depthwise_taps *t, const int8_t *x,
+                                             const int8_t *w, int32_t k, int32_t *s0,
+                                             int32_t *s1, int32_t *s2, int32_t *s3) {
+  int32_t a0 = 0, a1 = 0, a2 = *s2, a3 = *s3;
+  const int32_t x_tap = t->x_tap, x_skip = t->x_skip, cols = t->cols;
+  const int32_t w_row = 4 * (cols + t->w_skip);
+  uint32_t mask = 0xff00u;
+  int32_t row = t->rows;
+  if (cols == 3) {
+    const int32_t x_row = x_skip + 3 * x_tap;
+    for (; row > 0; --row, x += x_row, w += w_row) {
+      tinyc_dw_tap_words(x, w, k, mask, &a0, &a1, &a2, &a3);
+      tinyc_dw_tap_words(x + x_tap, w + 4, k, mask, &a0, &a1, &a2, &a3);
+      tinyc_dw_tap_words(x + 2 * x_tap, w + 8, k, mask, &a0, &a1, &a2, &a3);
+    }
+  } else if (cols == 2) {
+    const int32_t x_row = x_skip + 2 * x_tap;
+    for (; row > 0; --row, x += x_row, w += w_row) {
+      tinyc_dw_tap_words(x, w, k, mask, &a0, &a1, &a2, &a3);
+      tinyc_dw_tap_words(x + x_tap, w + 4, k, mask, &a0, &a1, &a2, &a3);
+    }
+  } else {
+    for (; row > 0; --row, x += x_skip, w += w_row - 4 * cols)
+      for (int32_t j = cols; j > 0; --j, x += x_tap, w += 4)
+        tinyc_dw_tap_words(x, w, k, mask, &a0, &a1, &a2, &a3);
+  }
+  *s0 += a0 >> 8;
+  *s1 += a1 >> 8;
+  *s2 = a2;
+  *s3 = a3;
+}
+#endif
 
 /* acc[i] = bias[i] + sum over the taps t of (x[t][i] - zp) * w[t][i], i = 0..3: four output
  * channels from four input channels (depth multiplier 1); 4 weight bytes per tap. */
@@ -141,6 +235,19 @@ TINYC_NOINLINE void tinyc_depthwise_sum4_s8(const tinyc_depthwise_taps *t, const
           [w_skip] "m"(w_skip)
         : "cc", "memory");
 #else
+#ifdef TINYC_DW_WORDS
+  if (tinyc_dw_words_ok(t, x, w)) {
+    if (zp == -128) /* the usual zero point after a ReLU: x - zp is the byte plus 128 */
+      tinyc_dw_sum4_words(t, x, w, 0, &a0, &a1, &a2, &a3);
+    else
+      tinyc_dw_sum4_words(t, x, w, 128 + zp, &a0, &a1, &a2, &a3);
+    acc[0] = a0;
+    acc[1] = a1;
+    acc[2] = a2;
+    acc[3] = a3;
+    return;
+  }
+#endif
   for (int32_t row = t->rows; row > 0; --row, x += t->x_skip, w += 4 * t->w_skip) {
     for (int32_t k = t->cols; k > 0; --k, x += t->x_tap, w += 4) {
       a0 += (x[0] - zp) * w[0];
@@ -222,12 +329,14 @@ TINYC_NOINLINE void tinyc_depthwise_sum1x4_s8(const tinyc_depthwise_taps *t, con
  * high word x >> 31 (0 or -1), low word 2^30 plus the sign bit. */
 TINYC_ALWAYS_INLINE int32_t tinyc_depthwise_requantize(int32_t x, int32_t multiplier,
                                                        int32_t shift) {
+#ifndef TINYC_SINGLE_ROUNDING /* single rounding: tinyc_requantize is one SMLAL already */
   if (shift < 0) {
     const int64_t nudge = (int64_t)(x >> 31) * ((int64_t)1 << 32) +
                           (int64_t)(((uint32_t)x & 0x80000000u) | 0x40000000u);
     const int32_t y = (int32_t)((nudge + (int64_t)x * multiplier) >> 31);
     return ((y >> (-shift - 1)) + 1) >> 1;
   }
+#endif
   return tinyc_requantize(x, multiplier, shift);
 }
 
@@ -498,18 +607,14 @@ TINYC_NOINLINE void tinyc_dw3x3_run_asm(const int8_t *x, int32_t *ctl, int32_t x
       "23:\n\t"
       TINYC_DW_TAP4_RAW TINYC_DW_NEXT_TAP TINYC_DW_TAP4_RAW
       "4:\n\t"
-      /* requantize: y = SMMULR(a, m2) + a; ((2y + round + (y >> 31)) >> shift) + offset */
+      /* requantize (TINYC_RQ_ASM, tinyc_dsp.h), + offset, saturate */
       "ldr %[t3], %[saved]\n\t"
       "ldr %[x_tap], [%[t3], #64]\n\t"
 #define TINYC_DW_RQ(A, J)                                   \
       "ldr %[t0], [%[t3], #" #J "*4+16]\n\t"                \
       "ldr %[t1], [%[t3], #" #J "*4+32]\n\t"                \
       "ldr %[t2], [%[t3], #" #J "*4+48]\n\t"                \
-      "smmulr %[w], %[" #A "], %[t0]\n\t"                   \
-      "add %[" #A "], %[" #A "], %[w]\n\t"                  \
-      "add %[w], %[t1], %[" #A "], lsl #1\n\t"              \
-      "add %[w], %[w], %[" #A "], asr #31\n\t"              \
-      "asr %[w], %[w], %[t2]\n\t"                           \
+      TINYC_RQ_ASM(#A, "w", "t0", "t1", "t2")               \
       "add %[w], %[w], %[x_tap]\n\t"                        \
       "ssat %[" #A "], #8, %[w]\n\t"
       TINYC_DW_RQ(a0, 0) TINYC_DW_RQ(a1, 1) TINYC_DW_RQ(a2, 2) TINYC_DW_RQ(a3, 3)
@@ -548,7 +653,8 @@ TINYC_ALWAYS_INLINE void tinyc_depthwise_3x3_fast_s8(const tinyc_depthwise_conv_
                                                      const int8_t *input, const int8_t *filter,
                                                      const int32_t *bias,
                                                      const int32_t *multiplier,
-                                                     const int8_t *shift, int8_t *output) {
+                                                     const int8_t *shift, int8_t *output,
+                                                     int32_t oy_begin, int32_t oy_end) {
   const int32_t depth = p->input_depth, width = p->input_width, channels = p->output_depth;
   const int32_t sw = p->stride_width, pw = p->pad_width, ow = p->output_width;
   const int32_t x_row = width * depth, zp = p->input_zero_point;
@@ -568,9 +674,10 @@ TINYC_ALWAYS_INLINE void tinyc_depthwise_3x3_fast_s8(const tinyc_depthwise_conv_
   const int32_t ox_lo = (pw + sw - 1) / sw;
   int32_t ox_hi = width - 3 + pw >= 0 ? (width - 3 + pw) / sw + 1 : 0;
   if (ox_hi > ow) ox_hi = ow;
-  for (int32_t b = 0; b < p->batches; ++b) {
-    const int8_t *image = input + b * p->input_height * x_row;
-    for (int32_t oy = 0; oy < p->output_height; ++oy, output += ow * channels) {
+  {
+    const int8_t *image = input;
+    output += oy_begin * ow * channels;
+    for (int32_t oy = oy_begin; oy < oy_end; ++oy, output += ow * channels) {
       const int32_t iy0 = oy * p->stride_height - p->pad_height;
       int32_t fy0, fy1;
       tinyc_dw_clip(iy0, 1, 3, p->input_height, &fy0, &fy1);
@@ -625,6 +732,7 @@ TINYC_ALWAYS_INLINE void tinyc_depthwise_group4_body_s8(const tinyc_depthwise_co
                                                         const int32_t *bias,
                                                         const int32_t *multiplier,
                                                         const int8_t *shift, int8_t *output,
+                                                        int32_t oy_begin, int32_t oy_end,
                                                         const int32_t mode) {
   const int32_t depth = p->input_depth, fh = p->filter_height, fw = p->filter_width;
   const int32_t width = p->input_width, channels = p->output_depth;
@@ -638,9 +746,10 @@ TINYC_ALWAYS_INLINE void tinyc_depthwise_group4_body_s8(const tinyc_depthwise_co
   const int32_t b0 = bias[0], b1 = bias[1], b2 = bias[2], b3 = bias[3];
   tinyc_rq r[4];
   for (int32_t j = 0; j < 4; ++j) r[j] = tinyc_rq_make(multiplier[j], shift[j]);
-  for (int32_t b = 0; b < p->batches; ++b) {
-    const int8_t *image = input + b * p->input_height * width * depth;
-    for (int32_t oy = 0; oy < p->output_height; ++oy) {
+  {
+    const int8_t *image = input;
+    output += oy_begin * p->output_width * channels;
+    for (int32_t oy = oy_begin; oy < oy_end; ++oy) {
       const int32_t iy0 = oy * p->stride_height - p->pad_height;
       int32_t fy0, fy1;
       tinyc_dw_clip(iy0, dh, fh, p->input_height, &fy0, &fy1);
@@ -692,6 +801,7 @@ TINYC_ALWAYS_INLINE void tinyc_depthwise_3x3_body_s8(const tinyc_depthwise_conv_
                                                      const int32_t *bias,
                                                      const int32_t *multiplier,
                                                      const int8_t *shift, int8_t *output,
+                                                     int32_t oy_begin, int32_t oy_end,
                                                      const int32_t mode) {
   const int32_t depth = p->input_depth, width = p->input_width, channels = p->output_depth;
   const int32_t sw = p->stride_width, pw = p->pad_width, ow = p->output_width;
@@ -714,9 +824,10 @@ TINYC_ALWAYS_INLINE void tinyc_depthwise_3x3_body_s8(const tinyc_depthwise_conv_
   const int32_t ox_lo = (pw + sw - 1) / sw;
   const int32_t ox_hi = width - 3 + pw >= 0 ? (width - 3 + pw) / sw + 1 : 0;
   const uint32_t inner = ox_hi > ox_lo ? (uint32_t)(ox_hi - ox_lo) : 0u;
-  for (int32_t b = 0; b < p->batches; ++b) {
-    const int8_t *image = input + b * p->input_height * x_row;
-    for (int32_t oy = 0; oy < p->output_height; ++oy) {
+  {
+    const int8_t *image = input;
+    output += oy_begin * ow * channels;
+    for (int32_t oy = oy_begin; oy < oy_end; ++oy) {
       const int32_t iy0 = oy * p->stride_height - p->pad_height;
       int32_t fy0, fy1;
       tinyc_dw_clip(iy0, 1, 3, p->input_height, &fy0, &fy1);
@@ -779,17 +890,52 @@ TINYC_ALWAYS_INLINE void tinyc_depthwise_3x3_body_s8(const tinyc_depthwise_conv_
   }
 }
 
-/* Every group of 4 channels, by the body of the layer's kind (a constant in each wrapper). */
+/* Every group of 4 channels, by the body of the layer's kind (a constant in each wrapper).
+ * Output rows in blocks of row_block (0: all of them, one block, the fastest: a group's
+ * constants are set up once per block); in each block the groups in order, and for each group
+ * the block's pixels in raster order, every pixel's window read before its four bytes are
+ * stored. That order lets the input share bytes with the output (compiler/overlap_order.py
+ * depthwise_rows_gap): the rows a block writes over must have been read by every group. */
 #define TINYC_DW_GROUPS_VARIANT(NAME, BODY, MODE)                                               \
   TINYC_NOINLINE void NAME(const tinyc_depthwise_conv_s8_params *p, const int8_t *input,        \
                            const int8_t *filter, const int32_t *bias, const int32_t *multiplier, \
                            const int8_t *shift, int8_t *output) {                               \
-    const int32_t taps = p->filter_height * p->filter_width;                                    \
-    for (int32_t c = 0; c < p->output_depth; c += 4)                                            \
-      BODY(p, input + c, filter + c * taps, bias + c, multiplier + c, shift + c, output + c,    \
-           MODE);                                                                               \
+    const int32_t taps = p->filter_height * p->filter_width, oh = p->output_height;             \
+    for (int32_t b = 0; b < p->batches; ++b) {                                                  \
+      const int8_t *image = input + b * p->input_height * p->input_width * p->input_depth;      \
+      int8_t *out = output + b * oh * p->output_width * p->output_depth;                        \
+      for (int32_t c = 0; c < p->output_depth; c += 4)                                          \
+        BODY(p, image + c, filter + c * taps, bias + c, multiplier + c, shift + c, out + c, 0,  \
+             oh, MODE);                                                                         \
+    }                                                                                           \
+  }                                                                                             \
+  TINYC_NOINLINE void NAME##_rows(const tinyc_depthwise_conv_s8_params *p, const int8_t *input, \
+                                  const int8_t *filter, const int32_t *bias,                    \
+                                  const int32_t *multiplier, const int8_t *shift,               \
+                                  int8_t *output) {                                             \
+    const int32_t taps = p->filter_height * p->filter_width, oh = p->output_height;             \
+    const int32_t rows = p->row_block;                                                          \
+    for (int32_t b = 0; b < p->batches; ++b) {                                                  \
+      const int8_t *image = input + b * p->input_height * p->input_width * p->input_depth;      \
+      int8_t *out = output + b * oh * p->output_width * p->output_depth;                        \
+      for (int32_t y0 = 0; y0 < oh; y0 += rows) {                                               \
+        const int32_t y1 = oh - y0 < rows ? oh : y0 + rows;                                     \
+        for (int32_t c = 0; c < p->output_depth; c += 4)                                        \
+          BODY(p, image + c, filter + c * taps, bias + c, multiplier + c, shift + c, out + c,   \
+               y0, y1, MODE);                                                                   \
+      }                                                                                         \
+    }                                                                                           \
   }
-#define TINYC_DW_3X3_FAST(p, i, f, b, m, s, o, MODE) tinyc_depthwise_3x3_fast_s8(p, i, f, b, m, s, o)
+/* The variant of the layer's row_block (a constant where the params are). */
+#define TINYC_DW_CALL(NAME)                                                  \
+  do {                                                                       \
+    if (p->row_block > 0)                                                    \
+      NAME##_rows(p, input, filter, bias, multiplier, shift, output);        \
+    else                                                                     \
+      NAME(p, input, filter, bias, multiplier, shift, output);               \
+  } while (0)
+#define TINYC_DW_3X3_FAST(p, i, f, b, m, s, o, y0, y1, MODE) \
+  tinyc_depthwise_3x3_fast_s8(p, i, f, b, m, s, o, y0, y1)
 TINYC_DW_GROUPS_VARIANT(tinyc_depthwise_3x3_rq_s8, TINYC_DW_3X3_FAST, TINYC_RQ_FAST)
 TINYC_DW_GROUPS_VARIANT(tinyc_depthwise_3x3_rqc_s8, tinyc_depthwise_3x3_body_s8, TINYC_RQ_CLAMP)
 TINYC_DW_GROUPS_VARIANT(tinyc_depthwise_group4_rq_s8, tinyc_depthwise_group4_body_s8,
@@ -798,14 +944,16 @@ TINYC_DW_GROUPS_VARIANT(tinyc_depthwise_group4_rqc_s8, tinyc_depthwise_group4_bo
                         TINYC_RQ_CLAMP)
 #endif
 
-/* Any filter size, stride, dilation, padding and depth multiplier. */
-static inline void tinyc_depthwise_conv_general_s8(const tinyc_depthwise_conv_s8_params *p,
-                                                   const int8_t *TINYC_RESTRICT input,
+/* Any filter size, stride, dilation, padding and depth multiplier. In place
+ * (compiler/overlap_order.py depthwise_pixel_gap): output pixels in raster order; a pixel's
+ * channels four at a time, then one at a time, each reading its taps before storing. */
+TINYC_INLINE void tinyc_depthwise_conv_general_s8(const tinyc_depthwise_conv_s8_params *p,
+                                                   const int8_t *input,
                                                    const int8_t *TINYC_RESTRICT filter,
                                                    const int32_t *bias,
                                                    const int32_t *multiplier,
                                                    const int8_t *shift,
-                                                   int8_t *TINYC_RESTRICT output) {
+                                                   int8_t *output) {
 #if defined(__GNUC__)
   /* Where layers share constant arrays, gcc specializes the pixel function for them, and
    * -Warray-bounds (in -Wall) then flags the four-channel loop's reads for a layer of fewer than
@@ -854,11 +1002,11 @@ static inline void tinyc_depthwise_conv_general_s8(const tinyc_depthwise_conv_s8
  * of 4 channels and the fast requantization goes four channels at a time through
  * tinyc_depthwise_group4_*_s8; everything else through tinyc_depthwise_conv_general_s8. */
 TINYC_ALWAYS_INLINE void tinyc_depthwise_conv_s8(const tinyc_depthwise_conv_s8_params *p,
-                                                 const int8_t *TINYC_RESTRICT input,
+                                                 const int8_t *input,
                                                  const int8_t *TINYC_RESTRICT filter,
                                                  const int32_t *bias, const int32_t *multiplier,
                                                  const int8_t *shift,
-                                                 int8_t *TINYC_RESTRICT output) {
+                                                 int8_t *output) {
 #ifdef TINYC_DW_ASM
   const int32_t mode = tinyc_rq_mode(p->requant_fast, p->activation_min, p->activation_max);
   if (p->depth_multiplier == 1 && p->output_depth % 4 == 0 && mode != TINYC_RQ_GENERIC) {
@@ -866,17 +1014,19 @@ TINYC_ALWAYS_INLINE void tinyc_depthwise_conv_s8(const tinyc_depthwise_conv_s8_p
                           p->dilation_height == 1 && p->dilation_width == 1 &&
                           p->input_width >= 2;
     if (is3x3 && mode == TINYC_RQ_FAST)
-      tinyc_depthwise_3x3_rq_s8(p, input, filter, bias, multiplier, shift, output);
+      TINYC_DW_CALL(tinyc_depthwise_3x3_rq_s8);
     else if (is3x3)
-      tinyc_depthwise_3x3_rqc_s8(p, input, filter, bias, multiplier, shift, output);
+      TINYC_DW_CALL(tinyc_depthwise_3x3_rqc_s8);
     else if (mode == TINYC_RQ_FAST)
-      tinyc_depthwise_group4_rq_s8(p, input, filter, bias, multiplier, shift, output);
+      TINYC_DW_CALL(tinyc_depthwise_group4_rq_s8);
     else
-      tinyc_depthwise_group4_rqc_s8(p, input, filter, bias, multiplier, shift, output);
+      TINYC_DW_CALL(tinyc_depthwise_group4_rqc_s8);
     return;
   }
 #endif
   tinyc_depthwise_conv_general_s8(p, input, filter, bias, multiplier, shift, output);
 }
+
+TINYC_NAMESPACE_END
 
 #endif /* TINYC_DEPTHWISE_CONV_H */

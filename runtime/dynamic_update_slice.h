@@ -11,6 +11,8 @@
 
 #include "tinyc_common.h"
 
+TINYC_NAMESPACE_BEGIN
+
 typedef struct {
   int32_t operand_bytes; /* the whole operand, copied first */
   int32_t rank;          /* the leading dimensions of the six below that the indices give */
@@ -20,7 +22,7 @@ typedef struct {
   int32_t update_dim0, update_dim1, update_dim2, update_dim3, update_dim4, update_dim5;
 } tinyc_dynamic_update_slice_params;
 
-static inline void tinyc_dynamic_update_slice(const tinyc_dynamic_update_slice_params *p,
+TINYC_INLINE void tinyc_dynamic_update_slice(const tinyc_dynamic_update_slice_params *p,
                                               const void *operand, const void *update,
                                               const void *indices, void *output) {
   const int32_t operand_dims[6] = {p->operand_dim0, p->operand_dim1, p->operand_dim2,
@@ -54,5 +56,7 @@ static inline void tinyc_dynamic_update_slice(const tinyc_dynamic_update_slice_p
             src += row;
           }
 }
+
+TINYC_NAMESPACE_END
 
 #endif /* TINYC_DYNAMIC_UPDATE_SLICE_H */

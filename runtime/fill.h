@@ -11,11 +11,13 @@
 
 #include "tinyc_common.h"
 
+TINYC_NAMESPACE_BEGIN
+
 typedef struct {
   int32_t count; /* output elements */
 } tinyc_fill_params;
 
-static inline void tinyc_fill(const tinyc_fill_params *p, size_t width,
+TINYC_INLINE void tinyc_fill(const tinyc_fill_params *p, size_t width,
                               const uint8_t *TINYC_RESTRICT value,
                               uint8_t *TINYC_RESTRICT output) {
   for (int32_t i = 0; i < p->count; ++i) {
@@ -24,10 +26,10 @@ static inline void tinyc_fill(const tinyc_fill_params *p, size_t width,
   }
 }
 
-static inline void tinyc_fill_x8(const tinyc_fill_params *p, const void *value, void *output) {
+TINYC_INLINE void tinyc_fill_x8(const tinyc_fill_params *p, const void *value, void *output) {
   memset(output, *(const uint8_t *)value, (size_t)p->count);
 }
-static inline void tinyc_fill_x32(const tinyc_fill_params *p, const void *value, void *output) {
+TINYC_INLINE void tinyc_fill_x32(const tinyc_fill_params *p, const void *value, void *output) {
   tinyc_fill(p, 4, (const uint8_t *)value, (uint8_t *)output);
 }
 
@@ -35,8 +37,10 @@ typedef struct {
   int32_t bytes; /* output bytes */
 } tinyc_zeros_like_params;
 
-static inline void tinyc_zeros_like_x8(const tinyc_zeros_like_params *p, void *output) {
+TINYC_INLINE void tinyc_zeros_like_x8(const tinyc_zeros_like_params *p, void *output) {
   memset(output, 0, (size_t)p->bytes);
 }
+
+TINYC_NAMESPACE_END
 
 #endif /* TINYC_FILL_H */

@@ -38,6 +38,8 @@
 
 #include "tinyc_dsp.h"
 
+TINYC_NAMESPACE_BEGIN
+
 typedef struct {
   int32_t batches;
   int32_t accum_depth;
@@ -266,7 +268,7 @@ TINYC_NOINLINE void tinyc_fc_output_wide_s16(const tinyc_fully_connected_s16_par
 /* filter: the compiler's layout (see the top); bias: with the input offset folded in, and with
  * |bias[c]| + 32768 * sum|filter[c]| < 2^31 for every c; multiplier/shift: output_depth of each,
  * or 1 when per_channel is 0. */
-static inline void tinyc_fully_connected_s16(const tinyc_fully_connected_s16_params *p,
+TINYC_INLINE void tinyc_fully_connected_s16(const tinyc_fully_connected_s16_params *p,
                                              const int16_t *TINYC_RESTRICT input,
                                              const int8_t *TINYC_RESTRICT filter,
                                              const int32_t *bias, const int32_t *multiplier,
@@ -298,7 +300,7 @@ static inline void tinyc_fully_connected_s16(const tinyc_fully_connected_s16_par
  * products summed in int32 over blocks of block_depth inputs, the blocks' sums in int64. A group
  * of g rows holds g * block_depth weights per block (the chunks of its rows alternate), so the
  * next block starts g * block_depth bytes on; the last block also takes the rows' tails. */
-static inline void tinyc_fully_connected_s16_wide(const tinyc_fully_connected_s16_params *p,
+TINYC_INLINE void tinyc_fully_connected_s16_wide(const tinyc_fully_connected_s16_params *p,
                                                   const int16_t *TINYC_RESTRICT input,
                                                   const int8_t *TINYC_RESTRICT filter,
                                                   const int64_t *bias, const int32_t *multiplier,
@@ -335,5 +337,7 @@ static inline void tinyc_fully_connected_s16_wide(const tinyc_fully_connected_s1
     }
   }
 }
+
+TINYC_NAMESPACE_END
 
 #endif /* TINYC_FULLY_CONNECTED_S16_H */

@@ -20,6 +20,8 @@
 #include "copy_nd.h"
 #include "tinyc_common.h"
 
+TINYC_NAMESPACE_BEGIN
+
 typedef struct {
   int32_t batch;     /* product of the first batch_dims dimensions */
   int32_t outer;     /* product of the dimensions from batch_dims to the axis */
@@ -28,7 +30,7 @@ typedef struct {
   int32_t inner;     /* product of the dimensions after the axis */
 } tinyc_gather_params;
 
-static inline int tinyc_gather(const tinyc_gather_params *p, size_t width,
+TINYC_INLINE int tinyc_gather(const tinyc_gather_params *p, size_t width,
                                const uint8_t *TINYC_RESTRICT input, const int32_t *coords,
                                uint8_t *TINYC_RESTRICT output) {
   int status = 0;
@@ -52,19 +54,19 @@ static inline int tinyc_gather(const tinyc_gather_params *p, size_t width,
   return status;
 }
 
-static inline int tinyc_gather_x8(const tinyc_gather_params *p, const void *input,
+TINYC_INLINE int tinyc_gather_x8(const tinyc_gather_params *p, const void *input,
                                   const int32_t *coords, void *output) {
   return tinyc_gather(p, 1, (const uint8_t *)input, coords, (uint8_t *)output);
 }
-static inline int tinyc_gather_x16(const tinyc_gather_params *p, const void *input,
+TINYC_INLINE int tinyc_gather_x16(const tinyc_gather_params *p, const void *input,
                                    const int32_t *coords, void *output) {
   return tinyc_gather(p, 2, (const uint8_t *)input, coords, (uint8_t *)output);
 }
-static inline int tinyc_gather_x32(const tinyc_gather_params *p, const void *input,
+TINYC_INLINE int tinyc_gather_x32(const tinyc_gather_params *p, const void *input,
                                    const int32_t *coords, void *output) {
   return tinyc_gather(p, 4, (const uint8_t *)input, coords, (uint8_t *)output);
 }
-static inline int tinyc_gather_x64(const tinyc_gather_params *p, const void *input,
+TINYC_INLINE int tinyc_gather_x64(const tinyc_gather_params *p, const void *input,
                                    const int32_t *coords, void *output) {
   return tinyc_gather(p, 8, (const uint8_t *)input, coords, (uint8_t *)output);
 }
@@ -77,7 +79,7 @@ typedef struct {
 } tinyc_gather_nd_params;
 
 /* `strides[j]`: input elements per step of dimension j (TFLM's dims_to_count). */
-static inline int tinyc_gather_nd(const tinyc_gather_nd_params *p, size_t width,
+TINYC_INLINE int tinyc_gather_nd(const tinyc_gather_nd_params *p, size_t width,
                                   const int32_t *strides, const uint8_t *TINYC_RESTRICT input,
                                   const int32_t *indices, uint8_t *TINYC_RESTRICT output) {
   int status = 0;
@@ -99,19 +101,19 @@ static inline int tinyc_gather_nd(const tinyc_gather_nd_params *p, size_t width,
   return status;
 }
 
-static inline int tinyc_gather_nd_x8(const tinyc_gather_nd_params *p, const int32_t *strides,
+TINYC_INLINE int tinyc_gather_nd_x8(const tinyc_gather_nd_params *p, const int32_t *strides,
                                      const void *input, const int32_t *indices, void *output) {
   return tinyc_gather_nd(p, 1, strides, (const uint8_t *)input, indices, (uint8_t *)output);
 }
-static inline int tinyc_gather_nd_x16(const tinyc_gather_nd_params *p, const int32_t *strides,
+TINYC_INLINE int tinyc_gather_nd_x16(const tinyc_gather_nd_params *p, const int32_t *strides,
                                       const void *input, const int32_t *indices, void *output) {
   return tinyc_gather_nd(p, 2, strides, (const uint8_t *)input, indices, (uint8_t *)output);
 }
-static inline int tinyc_gather_nd_x32(const tinyc_gather_nd_params *p, const int32_t *strides,
+TINYC_INLINE int tinyc_gather_nd_x32(const tinyc_gather_nd_params *p, const int32_t *strides,
                                       const void *input, const int32_t *indices, void *output) {
   return tinyc_gather_nd(p, 4, strides, (const uint8_t *)input, indices, (uint8_t *)output);
 }
-static inline int tinyc_gather_nd_x64(const tinyc_gather_nd_params *p, const int32_t *strides,
+TINYC_INLINE int tinyc_gather_nd_x64(const tinyc_gather_nd_params *p, const int32_t *strides,
                                       const void *input, const int32_t *indices, void *output) {
   return tinyc_gather_nd(p, 8, strides, (const uint8_t *)input, indices, (uint8_t *)output);
 }
@@ -125,7 +127,7 @@ typedef struct {
   float scale;        /* the table's */
 } tinyc_embedding_lookup_s8_f32_params;
 
-static inline int tinyc_embedding_lookup_s8_f32(const tinyc_embedding_lookup_s8_f32_params *p,
+TINYC_INLINE int tinyc_embedding_lookup_s8_f32(const tinyc_embedding_lookup_s8_f32_params *p,
                                                 const int32_t *lookup,
                                                 const int8_t *TINYC_RESTRICT table,
                                                 float *TINYC_RESTRICT output) {
@@ -145,5 +147,7 @@ static inline int tinyc_embedding_lookup_s8_f32(const tinyc_embedding_lookup_s8_
   }
   return status;
 }
+
+TINYC_NAMESPACE_END
 
 #endif /* TINYC_GATHER_H */

@@ -17,6 +17,8 @@
 
 #include "tinyc_common.h"
 
+TINYC_NAMESPACE_BEGIN
+
 typedef struct {
   int32_t outer_size; /* rows: product of all dimensions but the last */
   int32_t depth;      /* the last dimension */
@@ -28,7 +30,7 @@ typedef struct {
   int32_t depth;
 } tinyc_l2_norm_f32_params;
 
-static inline int tinyc_l2_norm_clz(uint32_t x) {
+TINYC_INLINE int tinyc_l2_norm_clz(uint32_t x) {
   int n = 0;
   if (x == 0) return 32;
   while (!(x & 0x80000000u)) {
@@ -40,7 +42,7 @@ static inline int tinyc_l2_norm_clz(uint32_t x) {
 
 /* gemmlowp SaturatingRoundingMultiplyByPOT<exponent> for exponent > 0: x * 2^exponent,
  * saturated. */
-static inline int32_t tinyc_l2_norm_shift_left_saturating(int32_t x, int exponent) {
+TINYC_INLINE int32_t tinyc_l2_norm_shift_left_saturating(int32_t x, int exponent) {
   const int32_t threshold = (int32_t)((((int64_t)1) << (31 - exponent)) - 1);
   if (x > threshold) return INT32_MAX;
   if (x < -threshold) return INT32_MIN;
@@ -50,7 +52,7 @@ static inline int32_t tinyc_l2_norm_shift_left_saturating(int32_t x, int exponen
 /* TFLM GetInvSqrtQuantizedMultiplierExp(input, kReverseShift = -1, ...): 1 / sqrt(input) as a
  * Q0.31 multiplier and a (left) shift, by five Newton-Raphson steps in Q3.28 fixed point from a
  * guess of 1 on the input normalized into [2^27, 2^29). 0 and 1 give INT32_MAX, shift 0. */
-static inline void tinyc_l2_norm_inv_sqrt(int32_t input, int32_t *output_inv_sqrt,
+TINYC_INLINE void tinyc_l2_norm_inv_sqrt(int32_t input, int32_t *output_inv_sqrt,
                                           int *output_shift) {
   if (input <= 1) {
     *output_inv_sqrt = INT32_MAX;
@@ -92,7 +94,7 @@ static inline void tinyc_l2_norm_inv_sqrt(int32_t input, int32_t *output_inv_sqr
   *output_shift = -shift; /* the right shift as a left shift */
 }
 
-static inline void tinyc_l2_norm_s8(const tinyc_l2_norm_s8_params *p,
+TINYC_INLINE void tinyc_l2_norm_s8(const tinyc_l2_norm_s8_params *p,
                                     const int8_t *TINYC_RESTRICT input,
                                     int8_t *TINYC_RESTRICT output) {
   const int output_scale_bits = 7; /* the output in 1/128 */
@@ -117,7 +119,7 @@ static inline void tinyc_l2_norm_s8(const tinyc_l2_norm_s8_params *p,
   }
 }
 
-static inline void tinyc_l2_norm_f32(const tinyc_l2_norm_f32_params *p,
+TINYC_INLINE void tinyc_l2_norm_f32(const tinyc_l2_norm_f32_params *p,
                                      const float *TINYC_RESTRICT input,
                                      float *TINYC_RESTRICT output) {
   const float epsilon = 1e-6f;
@@ -130,5 +132,7 @@ static inline void tinyc_l2_norm_f32(const tinyc_l2_norm_f32_params *p,
     for (int32_t c = 0; c < p->depth; ++c) out[c] = in[c] / l2_norm;
   }
 }
+
+TINYC_NAMESPACE_END
 
 #endif /* TINYC_L2_NORM_H */

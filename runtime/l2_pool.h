@@ -12,6 +12,8 @@
 
 #include "tinyc_common.h"
 
+TINYC_NAMESPACE_BEGIN
+
 typedef struct {
   int32_t batches;
   int32_t input_height;
@@ -29,7 +31,7 @@ typedef struct {
   float activation_max;
 } tinyc_l2_pool_f32_params;
 
-static inline void tinyc_l2_pool_f32(const tinyc_l2_pool_f32_params *p,
+TINYC_INLINE void tinyc_l2_pool_f32(const tinyc_l2_pool_f32_params *p,
                                      const float *TINYC_RESTRICT input,
                                      float *TINYC_RESTRICT output) {
   for (int32_t b = 0; b < p->batches; ++b) {
@@ -62,5 +64,7 @@ static inline void tinyc_l2_pool_f32(const tinyc_l2_pool_f32_params *p,
     }
   }
 }
+
+TINYC_NAMESPACE_END
 
 #endif /* TINYC_L2_POOL_H */

@@ -22,6 +22,8 @@
 #include "softmax.h"
 #include "tinyc_common.h"
 
+TINYC_NAMESPACE_BEGIN
+
 typedef struct {
   int32_t outer_size; /* rows: product of all dimensions but the last */
   int32_t depth;      /* the last dimension */
@@ -38,21 +40,21 @@ typedef struct {
 } tinyc_log_softmax_f32_params;
 
 /* gemmlowp's FixedPoint + and - on int32 raw values (two's complement, no saturation). */
-static inline int32_t tinyc_log_softmax_add(int32_t a, int32_t b) {
+TINYC_INLINE int32_t tinyc_log_softmax_add(int32_t a, int32_t b) {
   return (int32_t)((uint32_t)a + (uint32_t)b);
 }
 
-static inline int32_t tinyc_log_softmax_sub(int32_t a, int32_t b) {
+TINYC_INLINE int32_t tinyc_log_softmax_sub(int32_t a, int32_t b) {
   return (int32_t)((uint32_t)a - (uint32_t)b);
 }
 
 /* TFLM SaturatingAddNonGemmlowp / SaturatingSub on int32: the exact sum, clamped. */
-static inline int32_t tinyc_log_softmax_saturate(int64_t x) {
+TINYC_INLINE int32_t tinyc_log_softmax_saturate(int64_t x) {
   return (int32_t)(x > INT32_MAX ? INT32_MAX : x < INT32_MIN ? INT32_MIN : x);
 }
 
 /* gemmlowp RoundingHalfSum on int32: (a + b) / 2 rounded half away from zero. */
-static inline int32_t tinyc_log_softmax_rounding_half_sum(int32_t a, int32_t b) {
+TINYC_INLINE int32_t tinyc_log_softmax_rounding_half_sum(int32_t a, int32_t b) {
   const int64_t sum = (int64_t)a + (int64_t)b;
   return (int32_t)((sum + (sum >= 0 ? 1 : -1)) / 2);
 }
@@ -62,7 +64,7 @@ static inline int32_t tinyc_log_softmax_rounding_half_sum(int32_t a, int32_t b) 
  * constants are TFLM's (Q0.31): log(2), 2^-1/4, 2^-1/2 and the rational approximation's
  * coefficients. tinyc_saturating_shift_left is gemmlowp's SaturatingRoundingMultiplyByPOT for a
  * non-negative exponent (0 leaves the value as it is). */
-static inline int32_t tinyc_log_x_for_x_greater_than_or_equal_to_1_q12_q5(int32_t input) {
+TINYC_INLINE int32_t tinyc_log_x_for_x_greater_than_or_equal_to_1_q12_q5(int32_t input) {
   const int input_integer_bits = 12;
   const int accum_integer_bits = 6;
   const int32_t log_2 = 1488522236;
@@ -124,7 +126,7 @@ static inline int32_t tinyc_log_x_for_x_greater_than_or_equal_to_1_q12_q5(int32_
   return tinyc_saturating_shift_left(sum, 1);
 }
 
-static inline void tinyc_log_softmax_s8(const tinyc_log_softmax_s8_params *p,
+TINYC_INLINE void tinyc_log_softmax_s8(const tinyc_log_softmax_s8_params *p,
                                         const int8_t *TINYC_RESTRICT input,
                                         int8_t *TINYC_RESTRICT output) {
   const int accumulation_integer_bits = 12;
@@ -177,7 +179,7 @@ static inline void tinyc_log_softmax_s8(const tinyc_log_softmax_s8_params *p,
   }
 }
 
-static inline void tinyc_log_softmax_f32(const tinyc_log_softmax_f32_params *p,
+TINYC_INLINE void tinyc_log_softmax_f32(const tinyc_log_softmax_f32_params *p,
                                          const float *TINYC_RESTRICT input,
                                          float *TINYC_RESTRICT output) {
   for (int32_t i = 0; i < p->outer_size; ++i) {
@@ -191,5 +193,7 @@ static inline void tinyc_log_softmax_f32(const tinyc_log_softmax_f32_params *p,
     for (int32_t c = 0; c < p->depth; ++c) out[c] = in[c] - max - log_sum;
   }
 }
+
+TINYC_NAMESPACE_END
 
 #endif /* TINYC_LOG_SOFTMAX_H */

@@ -46,6 +46,8 @@
 #include "fully_connected.h" /* tinyc_fc_dot_1x4_s8 / _1x2_s8 / _1x1_s8 */
 #include "tinyc_common.h"
 
+TINYC_NAMESPACE_BEGIN
+
 typedef struct {
   int32_t batches;
   int32_t time_steps;
@@ -111,7 +113,7 @@ TINYC_ALWAYS_INLINE int32_t tinyc_lstm_mul(int16_t a, int16_t b, int32_t multipl
 /* The gate's activation, in place: sigmoid (reference_integer_ops::Logistic with
  * input_multiplier 0 and shift 0, so x * 3) or tanh (reference_integer_ops::Tanh with
  * cell_state_scale_power -12: also x * 3, no shift). */
-static inline void tinyc_lstm_activate_s16(int16_t *gate, int32_t size, int32_t tanh) {
+TINYC_INLINE void tinyc_lstm_activate_s16(int16_t *gate, int32_t size, int32_t tanh) {
   const tinyc_logistic_s16_params q = {size, 3, 0, 0};
   if (tanh) {
     tinyc_tanh_s16(&q, gate, gate);
@@ -122,7 +124,7 @@ static inline void tinyc_lstm_activate_s16(int16_t *gate, int32_t size, int32_t 
 
 /* UpdateLstmCell (int16): c = clip(mul(f, c) +sat mul(i, g)); `input_gate` receives i * g, as
  * TFLM's buffer1 does. */
-static inline void tinyc_lstm_update_cell_s16(const tinyc_lstm_params *p, int16_t *cell,
+TINYC_INLINE void tinyc_lstm_update_cell_s16(const tinyc_lstm_params *p, int16_t *cell,
                                               const int16_t *forget_gate, int16_t *input_gate,
                                               const int16_t *cell_gate) {
   const int32_t n = p->state_size;
@@ -145,7 +147,7 @@ static inline void tinyc_lstm_update_cell_s16(const tinyc_lstm_params *p, int16_
 }
 
 /* Tanh of the cell state into `buffer` (lstm_internal::Tanh with the cell's scale power). */
-static inline void tinyc_lstm_cell_tanh_s16(const tinyc_lstm_params *p, const int16_t *cell,
+TINYC_INLINE void tinyc_lstm_cell_tanh_s16(const tinyc_lstm_params *p, const int16_t *cell,
                                             int16_t *buffer) {
   const tinyc_tanh_s16_params q = {p->state_size, p->cell_tanh_multiplier, p->cell_tanh_shift,
                                    p->cell_tanh_rounding};
@@ -160,7 +162,7 @@ static inline void tinyc_lstm_cell_tanh_s16(const tinyc_lstm_params *p, const in
  * products are fully_connected.h's, on its weight layout (groups of 4, 2, 1 rows with
  * alternating 4-value chunks; DSP multiply-accumulates on Cortex-M), so the sums are the same
  * integers as a plain loop's. */
-static inline void tinyc_lstm_fc_s8(const int8_t *x, const int8_t *w, int32_t k, int32_t n,
+TINYC_INLINE void tinyc_lstm_fc_s8(const int8_t *x, const int8_t *w, int32_t k, int32_t n,
                                     const int32_t *bias, int32_t multiplier, int32_t shift,
                                     int add, int16_t *gate) {
   int32_t s[4];
@@ -186,7 +188,7 @@ static inline void tinyc_lstm_fc_s8(const int8_t *x, const int8_t *w, int32_t k,
 
 /* One gate (CalculateLstmGate) for one row: the input FC plus the recurrent FC, then the
  * activation. */
-static inline void tinyc_lstm_gate_s8(const tinyc_lstm_params *p, const int8_t *x,
+TINYC_INLINE void tinyc_lstm_gate_s8(const tinyc_lstm_params *p, const int8_t *x,
                                       const int8_t *x_weights, const int32_t *x_bias,
                                       int32_t x_multiplier, int32_t x_shift, const int8_t *h,
                                       const int8_t *h_weights, const int32_t *h_bias,
@@ -208,7 +210,7 @@ static inline void tinyc_lstm_gate_s8(const tinyc_lstm_params *p, const int8_t *
                      (bias) + (4 + (g)) * (p)->state_size, (p)->name##_h_multiplier,           \
                      (p)->name##_h_shift, (tanh), (out))
 
-static inline void tinyc_lstm_s8(const tinyc_lstm_params *p, const int8_t *input,
+TINYC_INLINE void tinyc_lstm_s8(const tinyc_lstm_params *p, const int8_t *input,
                                  const int8_t *input_weights, const int8_t *recurrent_weights,
                                  const int32_t *bias, int8_t *hidden_state, int16_t *cell_state,
                                  int8_t *output, void *scratch) {
@@ -250,7 +252,7 @@ static inline void tinyc_lstm_s8(const tinyc_lstm_params *p, const int8_t *input
 /* As tinyc_lstm_gate_s8 with int16 inputs: TFLM's accumulator is an int64 (int64 bias) and its
  * requantization the int64 MultiplyByQuantizedMultiplier (tinyc_requantize_s64); the compiler
  * checks TFLM's contract for it (shift < 8, |acc| < 2^47). */
-static inline void tinyc_lstm_gate_s16(const tinyc_lstm_params *p, const int16_t *x,
+TINYC_INLINE void tinyc_lstm_gate_s16(const tinyc_lstm_params *p, const int16_t *x,
                                        const int8_t *x_weights, const int64_t *x_bias,
                                        int32_t x_multiplier, int32_t x_shift, const int16_t *h,
                                        const int8_t *h_weights, const int64_t *h_bias,
@@ -282,7 +284,7 @@ static inline void tinyc_lstm_gate_s16(const tinyc_lstm_params *p, const int16_t
                       (bias) + (4 + (g)) * (p)->state_size, (p)->name##_h_multiplier,           \
                       (p)->name##_h_shift, (tanh), (out))
 
-static inline void tinyc_lstm_s16(const tinyc_lstm_params *p, const int16_t *input,
+TINYC_INLINE void tinyc_lstm_s16(const tinyc_lstm_params *p, const int16_t *input,
                                   const int8_t *input_weights, const int8_t *recurrent_weights,
                                   const int64_t *bias, int16_t *hidden_state, int16_t *cell_state,
                                   int16_t *output, void *scratch) {
@@ -350,7 +352,7 @@ TINYC_ALWAYS_INLINE float tinyc_lstm_fc_f32(const tinyc_lstm_f32_params *p, cons
 
 /* CalculateLstmGate (float): the input FC with its bias plus the recurrent FC (bias 0.0f, as
  * TFLM adds when there is none), then the activation. */
-static inline void tinyc_lstm_gate_f32(const tinyc_lstm_f32_params *p, const float *x,
+TINYC_INLINE void tinyc_lstm_gate_f32(const tinyc_lstm_f32_params *p, const float *x,
                                        const float *x_weights, const float *x_bias,
                                        const float *h, const float *h_weights, int32_t tanh,
                                        float *gate) {
@@ -375,7 +377,7 @@ static inline void tinyc_lstm_gate_f32(const tinyc_lstm_f32_params *p, const flo
                       (recurrent_weights) + (g) * (p)->state_size * (p)->state_size, (tanh), \
                       (out))
 
-static inline void tinyc_lstm_f32(const tinyc_lstm_f32_params *p, const float *input,
+TINYC_INLINE void tinyc_lstm_f32(const tinyc_lstm_f32_params *p, const float *input,
                                   const float *input_weights, const float *recurrent_weights,
                                   const float *bias, float *hidden_state, float *cell_state,
                                   float *output, void *scratch) {
@@ -411,5 +413,7 @@ static inline void tinyc_lstm_f32(const tinyc_lstm_f32_params *p, const float *i
     }
   }
 }
+
+TINYC_NAMESPACE_END
 
 #endif /* TINYC_LSTM_H */

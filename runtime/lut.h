@@ -16,13 +16,17 @@
 
 #include "tinyc_common.h"
 
+TINYC_NAMESPACE_BEGIN
+
 typedef struct {
   int32_t size;
 } tinyc_lut_params;
 
-static inline void tinyc_lut_s8(const tinyc_lut_params *p, const int8_t *table,
+TINYC_INLINE void tinyc_lut_s8(const tinyc_lut_params *p, const int8_t *table,
                                 const int8_t *input, int8_t *output) {
   for (int32_t i = 0; i < p->size; ++i) output[i] = table[(int32_t)input[i] + 128];
 }
+
+TINYC_NAMESPACE_END
 
 #endif /* TINYC_LUT_H */

@@ -11,6 +11,8 @@
 
 #include "tinyc_common.h"
 
+TINYC_NAMESPACE_BEGIN
+
 typedef struct {
   /* Loop extents and input strides (in elements) of the 4 padded dimensions: `outer*` runs over
    * the kept dimensions (1 for a reduced one), `inner*` over the reduced ones (1 for a kept one). */
@@ -27,7 +29,7 @@ typedef struct {
 /* int16 takes the same numbers. */
 typedef tinyc_mean_s8_params tinyc_mean_s16_params;
 
-static inline void tinyc_mean_s8(const tinyc_mean_s8_params *p, const int8_t *TINYC_RESTRICT input,
+TINYC_INLINE void tinyc_mean_s8(const tinyc_mean_s8_params *p, const int8_t *TINYC_RESTRICT input,
                                  int8_t *TINYC_RESTRICT output) {
   for (int32_t o0 = 0; o0 < p->outer0; ++o0) {
     for (int32_t o1 = 0; o1 < p->outer1; ++o1) {
@@ -60,7 +62,7 @@ static inline void tinyc_mean_s8(const tinyc_mean_s8_params *p, const int8_t *TI
 /* int16: QuantizedMeanOrSum<int16_t, int32_t>, the int8 code on int16 values, clamped to int16.
  * TFLM's int32 sum cannot overflow up to 65536 elements per output; beyond that the sum here
  * wraps around as TFLM's int32 addition does on its targets. */
-static inline void tinyc_mean_s16(const tinyc_mean_s16_params *p,
+TINYC_INLINE void tinyc_mean_s16(const tinyc_mean_s16_params *p,
                                   const int16_t *TINYC_RESTRICT input,
                                   int16_t *TINYC_RESTRICT output) {
   for (int32_t o0 = 0; o0 < p->outer0; ++o0) {
@@ -101,7 +103,7 @@ typedef struct {
 
 /* reference_ops::Mean (float): a float sum from 0.0f over the reduced elements in row-major order
  * (the order both of TFLM's float paths use), divided by the element count. */
-static inline void tinyc_mean_f32(const tinyc_mean_f32_params *p, const float *TINYC_RESTRICT input,
+TINYC_INLINE void tinyc_mean_f32(const tinyc_mean_f32_params *p, const float *TINYC_RESTRICT input,
                                   float *TINYC_RESTRICT output) {
   for (int32_t o0 = 0; o0 < p->outer0; ++o0) {
     for (int32_t o1 = 0; o1 < p->outer1; ++o1) {
@@ -124,5 +126,7 @@ static inline void tinyc_mean_f32(const tinyc_mean_f32_params *p, const float *T
     }
   }
 }
+
+TINYC_NAMESPACE_END
 
 #endif /* TINYC_MEAN_H */

@@ -22,6 +22,8 @@
 
 #include "tinyc_common.h"
 
+TINYC_NAMESPACE_BEGIN
+
 typedef struct {
   int32_t dim0, dim1, dim2, dim3, dim4, dim5;                   /* input extents */
   int32_t left0, left1, left2, left3, left4, left5;             /* padding before */
@@ -31,14 +33,14 @@ typedef struct {
   int32_t offset; /* 1 for REFLECT, 0 for SYMMETRIC */
 } tinyc_mirror_pad_params;
 
-static inline int32_t tinyc_mirror_index(int32_t i, int32_t n, int32_t left, int32_t offset) {
+TINYC_INLINE int32_t tinyc_mirror_index(int32_t i, int32_t n, int32_t left, int32_t offset) {
   if (i < left) return left + offset - 1 - i;
   if (i < left + n) return i - left;
   return 2 * n + left - 1 - offset - i;
 }
 
 /* One innermost row: the blocks of `input` (starting at its first element) mirrored. */
-static inline uint8_t *tinyc_mirror_pad_row(const tinyc_mirror_pad_params *p, size_t width,
+TINYC_INLINE uint8_t *tinyc_mirror_pad_row(const tinyc_mirror_pad_params *p, size_t width,
                                             const uint8_t *TINYC_RESTRICT input,
                                             uint8_t *TINYC_RESTRICT output) {
   const size_t block = (size_t)p->block * width;
@@ -56,7 +58,7 @@ static inline uint8_t *tinyc_mirror_pad_row(const tinyc_mirror_pad_params *p, si
   return output;
 }
 
-static inline void tinyc_mirror_pad(const tinyc_mirror_pad_params *p, size_t width,
+TINYC_INLINE void tinyc_mirror_pad(const tinyc_mirror_pad_params *p, size_t width,
                                     const uint8_t *TINYC_RESTRICT input,
                                     uint8_t *TINYC_RESTRICT output) {
   const int32_t e0 = p->left0 + p->dim0 + p->right0, e1 = p->left1 + p->dim1 + p->right1;
@@ -84,13 +86,15 @@ static inline void tinyc_mirror_pad(const tinyc_mirror_pad_params *p, size_t wid
   }
 }
 
-static inline void tinyc_mirror_pad_x8(const tinyc_mirror_pad_params *p, const void *input,
+TINYC_INLINE void tinyc_mirror_pad_x8(const tinyc_mirror_pad_params *p, const void *input,
                                        void *output) {
   tinyc_mirror_pad(p, 1, (const uint8_t *)input, (uint8_t *)output);
 }
-static inline void tinyc_mirror_pad_x32(const tinyc_mirror_pad_params *p, const void *input,
+TINYC_INLINE void tinyc_mirror_pad_x32(const tinyc_mirror_pad_params *p, const void *input,
                                         void *output) {
   tinyc_mirror_pad(p, 4, (const uint8_t *)input, (uint8_t *)output);
 }
+
+TINYC_NAMESPACE_END
 
 #endif /* TINYC_MIRROR_PAD_H */

@@ -20,6 +20,8 @@
 #include "add.h" /* TINYC_ELEMENTWISE_WALK, tinyc_activation_f32, tinyc_wrap_s32 */
 #include "tinyc_common.h"
 
+TINYC_NAMESPACE_BEGIN
+
 typedef struct {
   int32_t input1_offset; /* -input1 zero point */
   int32_t input2_offset; /* -input2 zero point */
@@ -36,14 +38,14 @@ typedef struct {
 } tinyc_mul_s8_params;
 
 /* |offset + x| <= 255, so the int32 product cannot overflow. */
-static inline int8_t tinyc_mul_s8_element(const tinyc_mul_s8_params *p, int8_t x, int8_t y) {
+TINYC_INLINE int8_t tinyc_mul_s8_element(const tinyc_mul_s8_params *p, int8_t x, int8_t y) {
   const int32_t product = ((int32_t)x + p->input1_offset) * ((int32_t)y + p->input2_offset);
   const int32_t out = tinyc_requantize(product, p->output_multiplier, p->output_shift) +
                       p->output_offset;
   return tinyc_clamp_s8(out, p->activation_min, p->activation_max);
 }
 
-static inline void tinyc_mul_s8(const tinyc_mul_s8_params *p, const int8_t *input1,
+TINYC_INLINE void tinyc_mul_s8(const tinyc_mul_s8_params *p, const int8_t *input1,
                                 const int8_t *input2, int8_t *output) {
   for (int32_t i0 = 0; i0 < p->dim0; ++i0) {
     for (int32_t i1 = 0; i1 < p->dim1; ++i1) {
@@ -71,14 +73,14 @@ static inline void tinyc_mul_s8(const tinyc_mul_s8_params *p, const int8_t *inpu
 
 typedef tinyc_mul_s8_params tinyc_mul_s16_params;
 
-static inline int16_t tinyc_mul_s16_element(const tinyc_mul_s16_params *p, int16_t x, int16_t y) {
+TINYC_INLINE int16_t tinyc_mul_s16_element(const tinyc_mul_s16_params *p, int16_t x, int16_t y) {
   const int32_t product = ((int32_t)x + p->input1_offset) * ((int32_t)y + p->input2_offset);
   const int32_t out = tinyc_requantize(product, p->output_multiplier, p->output_shift) +
                       p->output_offset;
   return tinyc_clamp_s16(out, p->activation_min, p->activation_max);
 }
 
-static inline void tinyc_mul_s16(const tinyc_mul_s16_params *p, const int16_t *input1,
+TINYC_INLINE void tinyc_mul_s16(const tinyc_mul_s16_params *p, const int16_t *input1,
                                  const int16_t *input2, int16_t *output) {
   TINYC_ELEMENTWISE_WALK(p, int16_t, input1, input2, int16_t, output,
                          tinyc_mul_s16_element(p, x, y));
@@ -89,18 +91,20 @@ static inline void tinyc_mul_s16(const tinyc_mul_s16_params *p, const int16_t *i
 typedef tinyc_add_f32_params tinyc_mul_f32_params;
 typedef tinyc_add_s32_params tinyc_mul_s32_params;
 
-static inline void tinyc_mul_f32(const tinyc_mul_f32_params *p, const float *input1,
+TINYC_INLINE void tinyc_mul_f32(const tinyc_mul_f32_params *p, const float *input1,
                                  const float *input2, float *output) {
   TINYC_ELEMENTWISE_WALK(p, float, input1, input2, float, output,
                          tinyc_activation_f32(x * y, p->activation_min, p->activation_max));
 }
 
-static inline void tinyc_mul_s32(const tinyc_mul_s32_params *p, const int32_t *input1,
+TINYC_INLINE void tinyc_mul_s32(const tinyc_mul_s32_params *p, const int32_t *input1,
                                  const int32_t *input2, int32_t *output) {
   TINYC_ELEMENTWISE_WALK(
       p, int32_t, input1, input2, int32_t, output,
       tinyc_min_i32(tinyc_max_i32(tinyc_wrap_s32((uint32_t)x * (uint32_t)y), p->activation_min),
                     p->activation_max));
 }
+
+TINYC_NAMESPACE_END
 
 #endif /* TINYC_MUL_H */

@@ -21,13 +21,15 @@
 
 #include "tinyc_common.h"
 
+TINYC_NAMESPACE_BEGIN
+
 typedef struct {
   int32_t dim0, dim1, dim2, dim3, dim4;
   int32_t left0, left1, left2, left3, left4;
   int32_t right0, right1, right2, right3, right4;
 } tinyc_pad_params;
 
-static inline int tinyc_pad_inside(int32_t i, int32_t dim, int32_t left, int32_t right) {
+TINYC_INLINE int tinyc_pad_inside(int32_t i, int32_t dim, int32_t left, int32_t right) {
   return i >= left && i < dim - right;
 }
 
@@ -73,23 +75,25 @@ TINYC_ALWAYS_INLINE void tinyc_pad(const tinyc_pad_params *p, size_t width,
 /* The value is copied to a local first: the fill loops then store a value the compiler knows
  * does not change (and the pointer may be to a tensor in the arena, for a computed PADV2
  * constant_values). */
-static inline void tinyc_pad_x8(const tinyc_pad_params *p, const void *input, const void *value,
+TINYC_INLINE void tinyc_pad_x8(const tinyc_pad_params *p, const void *input, const void *value,
                                 void *output) {
   uint8_t v;
   memcpy(&v, value, sizeof v);
   tinyc_pad(p, sizeof v, (const uint8_t *)input, &v, (uint8_t *)output);
 }
-static inline void tinyc_pad_x16(const tinyc_pad_params *p, const void *input, const void *value,
+TINYC_INLINE void tinyc_pad_x16(const tinyc_pad_params *p, const void *input, const void *value,
                                  void *output) {
   uint16_t v;
   memcpy(&v, value, sizeof v);
   tinyc_pad(p, sizeof v, (const uint8_t *)input, (const uint8_t *)&v, (uint8_t *)output);
 }
-static inline void tinyc_pad_x32(const tinyc_pad_params *p, const void *input, const void *value,
+TINYC_INLINE void tinyc_pad_x32(const tinyc_pad_params *p, const void *input, const void *value,
                                  void *output) {
   uint32_t v;
   memcpy(&v, value, sizeof v);
   tinyc_pad(p, sizeof v, (const uint8_t *)input, (const uint8_t *)&v, (uint8_t *)output);
 }
+
+TINYC_NAMESPACE_END
 
 #endif /* TINYC_PAD_H */

@@ -8,6 +8,8 @@
 
 #include "tinyc_common.h"
 
+TINYC_NAMESPACE_BEGIN
+
 typedef struct {
   int32_t batches;
   int32_t input_height;
@@ -46,14 +48,14 @@ typedef struct {
 } tinyc_pool_f32_params;
 
 /* One axis of a pooling window, clipped to the input: input positions [*start, *end). */
-static inline void tinyc_pool_window(int32_t out, int32_t stride, int32_t padding, int32_t filter,
+TINYC_INLINE void tinyc_pool_window(int32_t out, int32_t stride, int32_t padding, int32_t filter,
                                      int32_t input_size, int32_t *start, int32_t *end) {
   const int32_t origin = out * stride - padding;
   *start = origin + tinyc_max_i32(0, -origin);
   *end = origin + tinyc_min_i32(filter, input_size - origin);
 }
 
-static inline void tinyc_average_pool_s8(const tinyc_pool_s8_params *p,
+TINYC_INLINE void tinyc_average_pool_s8(const tinyc_pool_s8_params *p,
                                          const int8_t *TINYC_RESTRICT input,
                                          int8_t *TINYC_RESTRICT output) {
   for (int32_t b = 0; b < p->batches; ++b) {
@@ -81,7 +83,7 @@ static inline void tinyc_average_pool_s8(const tinyc_pool_s8_params *p,
   }
 }
 
-static inline void tinyc_max_pool_s8(const tinyc_pool_s8_params *p,
+TINYC_INLINE void tinyc_max_pool_s8(const tinyc_pool_s8_params *p,
                                      const int8_t *TINYC_RESTRICT input,
                                      int8_t *TINYC_RESTRICT output) {
   for (int32_t b = 0; b < p->batches; ++b) {
@@ -109,7 +111,7 @@ static inline void tinyc_max_pool_s8(const tinyc_pool_s8_params *p,
 
 /* int16: reference_integer_ops::AveragePool / MaxPool for int16_t, the int8 code on int16 values.
  * The compiler bounds the window so the int32 sum cannot overflow. */
-static inline void tinyc_average_pool_s16(const tinyc_pool_s16_params *p,
+TINYC_INLINE void tinyc_average_pool_s16(const tinyc_pool_s16_params *p,
                                           const int16_t *TINYC_RESTRICT input,
                                           int16_t *TINYC_RESTRICT output) {
   for (int32_t b = 0; b < p->batches; ++b) {
@@ -135,7 +137,7 @@ static inline void tinyc_average_pool_s16(const tinyc_pool_s16_params *p,
   }
 }
 
-static inline void tinyc_max_pool_s16(const tinyc_pool_s16_params *p,
+TINYC_INLINE void tinyc_max_pool_s16(const tinyc_pool_s16_params *p,
                                       const int16_t *TINYC_RESTRICT input,
                                       int16_t *TINYC_RESTRICT output) {
   for (int32_t b = 0; b < p->batches; ++b) {
@@ -163,10 +165,10 @@ static inline void tinyc_max_pool_s16(const tinyc_pool_s16_params *p,
 
 /* std::max / std::min as TFLM's float kernels use them: the first argument wins ties, which
  * decides the sign of a zero result (std::max(-0.0f, 0.0f) is -0.0f). */
-static inline float tinyc_pool_std_max_f32(float a, float b) { return (a < b) ? b : a; }
-static inline float tinyc_pool_std_min_f32(float a, float b) { return (b < a) ? b : a; }
+TINYC_INLINE float tinyc_pool_std_max_f32(float a, float b) { return (a < b) ? b : a; }
+TINYC_INLINE float tinyc_pool_std_min_f32(float a, float b) { return (b < a) ? b : a; }
 
-static inline void tinyc_average_pool_f32(const tinyc_pool_f32_params *p,
+TINYC_INLINE void tinyc_average_pool_f32(const tinyc_pool_f32_params *p,
                                           const float *TINYC_RESTRICT input,
                                           float *TINYC_RESTRICT output) {
   for (int32_t b = 0; b < p->batches; ++b) {
@@ -193,7 +195,7 @@ static inline void tinyc_average_pool_f32(const tinyc_pool_f32_params *p,
   }
 }
 
-static inline void tinyc_max_pool_f32(const tinyc_pool_f32_params *p,
+TINYC_INLINE void tinyc_max_pool_f32(const tinyc_pool_f32_params *p,
                                       const float *TINYC_RESTRICT input,
                                       float *TINYC_RESTRICT output) {
   for (int32_t b = 0; b < p->batches; ++b) {
@@ -219,5 +221,7 @@ static inline void tinyc_max_pool_f32(const tinyc_pool_f32_params *p,
     }
   }
 }
+
+TINYC_NAMESPACE_END
 
 #endif /* TINYC_POOLING_H */

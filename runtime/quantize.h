@@ -16,6 +16,8 @@
 
 #include "tinyc_common.h"
 
+TINYC_NAMESPACE_BEGIN
+
 typedef struct {
   int32_t size;
   float scale;
@@ -27,7 +29,7 @@ typedef struct {
 /* q = round(x / scale) + zero_point, rounding halves away from zero (TfLiteRound), saturated.
  * Out-of-range floats are clamped before the cast, where TFLM's cast is undefined. */
 #define TINYC_QUANTIZE_F32(NAME, OUT_T)                                                        \
-  static inline void NAME(const tinyc_quantize_params *p, const float *input, OUT_T *output) { \
+  TINYC_INLINE void NAME(const tinyc_quantize_params *p, const float *input, OUT_T *output) { \
     for (int32_t i = 0; i < p->size; ++i) {                                                    \
       float r = roundf(input[i] / p->scale);                                                   \
       r = tinyc_min_f32(tinyc_max_f32(r, -1e6f), 1e6f);                                        \
@@ -55,7 +57,7 @@ typedef struct {
  * addition wrap as TFLM's int32 arithmetic does on the targets, where C would leave an int32
  * input near its limits undefined. */
 #define TINYC_REQUANTIZE(NAME, IN_T, OUT_T)                                                    \
-  static inline void NAME(const tinyc_requantize_params *p, const IN_T *input, OUT_T *output) { \
+  TINYC_INLINE void NAME(const tinyc_requantize_params *p, const IN_T *input, OUT_T *output) { \
     for (int32_t i = 0; i < p->size; ++i) {                                                    \
       const int32_t x = (int32_t)((uint32_t)(int32_t)input[i] - (uint32_t)p->input_zero_point); \
       const int32_t y = (int32_t)((uint32_t)tinyc_requantize(x, p->multiplier, p->shift) +     \
@@ -85,7 +87,7 @@ typedef struct {
  * float scale (24 significant bits) and an integer of at most 17 bits is exact in double, so
  * one float multiply rounds the same. */
 #define TINYC_DEQUANTIZE(NAME, IN_T)                                                             \
-  static inline void NAME(const tinyc_dequantize_params *p, const IN_T *input, float *output) { \
+  TINYC_INLINE void NAME(const tinyc_dequantize_params *p, const IN_T *input, float *output) { \
     for (int32_t i = 0; i < p->size; ++i) {                                                      \
       output[i] = p->scale * (float)((int32_t)input[i] - p->zero_point);                         \
     }                                                                                            \
@@ -94,5 +96,7 @@ typedef struct {
 TINYC_DEQUANTIZE(tinyc_dequantize_s8_f32, int8_t)
 TINYC_DEQUANTIZE(tinyc_dequantize_s16_f32, int16_t)
 TINYC_DEQUANTIZE(tinyc_dequantize_u8_f32, uint8_t)
+
+TINYC_NAMESPACE_END
 
 #endif /* TINYC_QUANTIZE_H */

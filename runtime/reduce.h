@@ -28,6 +28,8 @@
 
 #include "tinyc_common.h"
 
+TINYC_NAMESPACE_BEGIN
+
 typedef struct {
   int32_t kept_extent0, kept_extent1, kept_extent2;
   int32_t kept_stride0, kept_stride1, kept_stride2;
@@ -90,17 +92,17 @@ TINYC_ALWAYS_INLINE void tinyc_reduce_f32(const tinyc_reduce_params *p,
   }
 }
 
-static inline void tinyc_reduce_max_f32(const tinyc_reduce_params *p, const float *input,
+TINYC_INLINE void tinyc_reduce_max_f32(const tinyc_reduce_params *p, const float *input,
                                         float *output) {
   tinyc_reduce_f32(p, input, output, TINYC_REDUCE_MAX);
 }
 
-static inline void tinyc_reduce_min_f32(const tinyc_reduce_params *p, const float *input,
+TINYC_INLINE void tinyc_reduce_min_f32(const tinyc_reduce_params *p, const float *input,
                                         float *output) {
   tinyc_reduce_f32(p, input, output, TINYC_REDUCE_MIN);
 }
 
-static inline void tinyc_reduce_sum_f32(const tinyc_reduce_params *p, const float *input,
+TINYC_INLINE void tinyc_reduce_sum_f32(const tinyc_reduce_params *p, const float *input,
                                         float *output) {
   tinyc_reduce_f32(p, input, output, TINYC_REDUCE_SUM);
 }
@@ -146,12 +148,12 @@ TINYC_ALWAYS_INLINE void tinyc_reduce_minmax_s8(const tinyc_reduce_params *p,
   }
 }
 
-static inline void tinyc_reduce_max_s8(const tinyc_reduce_params *p, const int8_t *input,
+TINYC_INLINE void tinyc_reduce_max_s8(const tinyc_reduce_params *p, const int8_t *input,
                                        int8_t *output) {
   tinyc_reduce_minmax_s8(p, input, output, TINYC_REDUCE_MAX);
 }
 
-static inline void tinyc_reduce_min_s8(const tinyc_reduce_params *p, const int8_t *input,
+TINYC_INLINE void tinyc_reduce_min_s8(const tinyc_reduce_params *p, const int8_t *input,
                                        int8_t *output) {
   tinyc_reduce_minmax_s8(p, input, output, TINYC_REDUCE_MIN);
 }
@@ -165,7 +167,7 @@ TINYC_ALWAYS_INLINE int32_t tinyc_reduce_sum_requantize(const tinyc_reduce_sum_p
   return tinyc_requantize(shifted_sum, p->multiplier, p->shift) + p->output_zero_point;
 }
 
-static inline void tinyc_reduce_sum_s8(const tinyc_reduce_sum_params *p,
+TINYC_INLINE void tinyc_reduce_sum_s8(const tinyc_reduce_sum_params *p,
                                        const int8_t *TINYC_RESTRICT input,
                                        int8_t *TINYC_RESTRICT output) {
   for (int32_t k0 = 0; k0 < p->kept_extent0; ++k0) {
@@ -184,7 +186,7 @@ static inline void tinyc_reduce_sum_s8(const tinyc_reduce_sum_params *p,
 
 /* QuantizedMeanOrSum<int16_t, int32_t>: the int8 arithmetic on int16 values (an int32 sum that
  * wraps around beyond 65536 elements, as TFLM's does), clamped to int16. */
-static inline void tinyc_reduce_sum_s16(const tinyc_reduce_sum_params *p,
+TINYC_INLINE void tinyc_reduce_sum_s16(const tinyc_reduce_sum_params *p,
                                         const int16_t *TINYC_RESTRICT input,
                                         int16_t *TINYC_RESTRICT output) {
   for (int32_t k0 = 0; k0 < p->kept_extent0; ++k0) {
@@ -209,7 +211,7 @@ static inline void tinyc_reduce_sum_s16(const tinyc_reduce_sum_params *p,
 
 /* --- bool --- */
 
-static inline void tinyc_reduce_all_b(const tinyc_reduce_params *p,
+TINYC_INLINE void tinyc_reduce_all_b(const tinyc_reduce_params *p,
                                       const bool *TINYC_RESTRICT input,
                                       bool *TINYC_RESTRICT output) {
   for (int32_t k0 = 0; k0 < p->kept_extent0; ++k0) {
@@ -231,5 +233,7 @@ static inline void tinyc_reduce_all_b(const tinyc_reduce_params *p,
     }
   }
 }
+
+TINYC_NAMESPACE_END
 
 #endif /* TINYC_REDUCE_H */

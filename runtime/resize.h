@@ -17,6 +17,8 @@
 
 #include "tinyc_common.h"
 
+TINYC_NAMESPACE_BEGIN
+
 typedef struct {
   int32_t batches;
   int32_t output_height;
@@ -28,7 +30,7 @@ typedef struct {
 /* --- RESIZE_NEAREST_NEIGHBOR: a pure copy of one input pixel (depth elements) per output pixel.
  * TFLM copies float tensors as int32 words; the _x32 kernel does the same. */
 
-static inline void tinyc_resize_nearest_x8(const tinyc_resize_params *p, const void *input,
+TINYC_INLINE void tinyc_resize_nearest_x8(const tinyc_resize_params *p, const void *input,
                                            const int32_t *rows, const int32_t *cols,
                                            void *output) {
   const int8_t *in = (const int8_t *)input;
@@ -45,7 +47,7 @@ static inline void tinyc_resize_nearest_x8(const tinyc_resize_params *p, const v
   }
 }
 
-static inline void tinyc_resize_nearest_x16(const tinyc_resize_params *p, const void *input,
+TINYC_INLINE void tinyc_resize_nearest_x16(const tinyc_resize_params *p, const void *input,
                                             const int32_t *rows, const int32_t *cols,
                                             void *output) {
   const int16_t *in = (const int16_t *)input;
@@ -62,7 +64,7 @@ static inline void tinyc_resize_nearest_x16(const tinyc_resize_params *p, const 
   }
 }
 
-static inline void tinyc_resize_nearest_x32(const tinyc_resize_params *p, const void *input,
+TINYC_INLINE void tinyc_resize_nearest_x32(const tinyc_resize_params *p, const void *input,
                                             const int32_t *rows, const int32_t *cols,
                                             void *output) {
   const int32_t *in = (const int32_t *)input;
@@ -88,7 +90,7 @@ static inline void tinyc_resize_nearest_x32(const tinyc_resize_params *p, const 
  * bound for every row and column). The
  * result is rounded as TFLM's double-rounding build does: half away from zero, then C's
  * truncating division by 2^20. */
-static inline void tinyc_resize_bilinear_s8(const tinyc_resize_params *p,
+TINYC_INLINE void tinyc_resize_bilinear_s8(const tinyc_resize_params *p,
                                             const int8_t *TINYC_RESTRICT input,
                                             const int32_t *rows, const int32_t *row_weights,
                                             const int32_t *cols, const int32_t *col_weights,
@@ -121,7 +123,7 @@ static inline void tinyc_resize_bilinear_s8(const tinyc_resize_params *p,
  * TFLM computes them. Each term is (value * weight_y) * weight_x and the terms are summed in
  * TFLM's order (y0x0, y1x0, y0x1, y1x1); TFLM then adds its rounding offset, 0.0f for float,
  * which is kept because it turns a -0.0f sum into +0.0f. */
-static inline void tinyc_resize_bilinear_f32(const tinyc_resize_params *p,
+TINYC_INLINE void tinyc_resize_bilinear_f32(const tinyc_resize_params *p,
                                              const float *TINYC_RESTRICT input,
                                              const int32_t *rows, const float *row_weights,
                                              const int32_t *cols, const float *col_weights,
@@ -144,5 +146,7 @@ static inline void tinyc_resize_bilinear_f32(const tinyc_resize_params *p,
     in += p->input_batch_stride;
   }
 }
+
+TINYC_NAMESPACE_END
 
 #endif /* TINYC_RESIZE_H */

@@ -19,6 +19,8 @@
 
 #include "tinyc_common.h"
 
+TINYC_NAMESPACE_BEGIN
+
 typedef struct {
   int32_t outer_size; /* rows: product of all dimensions but the last */
   int32_t depth;      /* the last dimension, over which softmax normalizes */
@@ -28,7 +30,7 @@ typedef struct {
 } tinyc_softmax_s8_params;
 
 /* gemmlowp SaturatingRoundingMultiplyByPOT<exponent> for exponent > 0: x * 2^exponent, saturated. */
-static inline int32_t tinyc_saturating_shift_left(int32_t x, int exponent) {
+TINYC_INLINE int32_t tinyc_saturating_shift_left(int32_t x, int exponent) {
   const int32_t threshold = (int32_t)((((int64_t)1) << (31 - exponent)) - 1);
   if (x > threshold) return INT32_MAX;
   if (x < -threshold) return INT32_MIN;
@@ -37,7 +39,7 @@ static inline int32_t tinyc_saturating_shift_left(int32_t x, int exponent) {
 
 /* gemmlowp exp_on_interval_between_negative_one_quarter_and_0_excl (Q0.31 in, Q0.31 out): a
  * fourth-order Taylor expansion around -1/8. */
-static inline int32_t tinyc_exp_on_interval_between_negative_one_quarter_and_0_excl(int32_t a) {
+TINYC_INLINE int32_t tinyc_exp_on_interval_between_negative_one_quarter_and_0_excl(int32_t a) {
   const int32_t constant_term = 1895147668;    /* exp(-1/8) */
   const int32_t constant_1_over_3 = 715827883; /* 1/3 */
   const int32_t x = a + (1 << 28);              /* a + 1/8 */
@@ -51,7 +53,7 @@ static inline int32_t tinyc_exp_on_interval_between_negative_one_quarter_and_0_e
                              constant_term, x + x4_over_24_plus_x3_over_6_plus_x2_over_2);
 }
 
-static inline int32_t tinyc_exp_barrel_step(int32_t result, int32_t remainder, int bit,
+TINYC_INLINE int32_t tinyc_exp_barrel_step(int32_t result, int32_t remainder, int bit,
                                             int32_t multiplier) {
   return (remainder & ((int32_t)1 << bit))
              ? tinyc_saturating_rounding_doubling_high_mul(result, multiplier)
@@ -59,7 +61,7 @@ static inline int32_t tinyc_exp_barrel_step(int32_t result, int32_t remainder, i
 }
 
 /* gemmlowp exp_on_negative_values for a Q5.26 input (a <= 0), Q0.31 output. */
-static inline int32_t tinyc_exp_on_negative_values_q5_26(int32_t a) {
+TINYC_INLINE int32_t tinyc_exp_on_negative_values_q5_26(int32_t a) {
   const int fractional_bits = 26;
   const int32_t one_quarter = (int32_t)1 << (fractional_bits - 2);
   const int32_t mask = one_quarter - 1;
@@ -82,7 +84,7 @@ static inline int32_t tinyc_exp_on_negative_values_q5_26(int32_t a) {
 }
 
 /* gemmlowp one_over_one_plus_x_for_x_in_0_1 (Q0.31 in and out): Newton-Raphson division. */
-static inline int32_t tinyc_one_over_one_plus_x_for_x_in_0_1(int32_t a) {
+TINYC_INLINE int32_t tinyc_one_over_one_plus_x_for_x_in_0_1(int32_t a) {
   /* RoundingHalfSum(a, One): (a + INT32_MAX + sign) / 2 in 64 bits, truncating. */
   const int64_t sum = (int64_t)a + INT32_MAX;
   const int32_t half_denominator = (int32_t)((sum + (sum >= 0 ? 1 : -1)) / 2);
@@ -103,7 +105,7 @@ static inline int32_t tinyc_one_over_one_plus_x_for_x_in_0_1(int32_t a) {
   return tinyc_saturating_shift_left(x, 1);
 }
 
-static inline int tinyc_count_leading_zeros_u32(uint32_t x) {
+TINYC_INLINE int tinyc_count_leading_zeros_u32(uint32_t x) {
   int n = 0;
   if (x == 0) return 32;
   while (!(x & 0x80000000u)) {
@@ -115,16 +117,21 @@ static inline int tinyc_count_leading_zeros_u32(uint32_t x) {
 
 /* exp(input_diff * beta * input_scale) in Q0.31 for one input_diff >= diff_min. The left shift
  * cannot overflow: diff_min bounds |input_diff| by 31 * 2^26 / 2^input_left_shift. */
-static inline int32_t tinyc_softmax_exp(const tinyc_softmax_s8_params *p, int32_t input_diff) {
+TINYC_INLINE int32_t tinyc_softmax_exp(const tinyc_softmax_s8_params *p, int32_t input_diff) {
   /* MultiplyByQuantizedMultiplierGreaterThanOne: Q5.26 scaled difference. */
+#ifdef TINYC_SINGLE_ROUNDING /* which is MultiplyByQuantizedMultiplier there */
+  const int32_t input_diff_rescaled =
+      tinyc_requantize(input_diff, p->input_multiplier, p->input_left_shift);
+#else
   const int32_t input_diff_rescaled = tinyc_saturating_rounding_doubling_high_mul(
       (int32_t)((uint32_t)input_diff << p->input_left_shift), p->input_multiplier);
+#endif
   return tinyc_exp_on_negative_values_q5_26(input_diff_rescaled);
 }
 
 /* One row's maximum, and the reciprocal of its sum of exps (GetReciprocal): a Q0.31 scale and
  * the number of bits the sum has above 1.0. */
-static inline int32_t tinyc_softmax_row(const tinyc_softmax_s8_params *p, const int8_t *in,
+TINYC_INLINE int32_t tinyc_softmax_row(const tinyc_softmax_s8_params *p, const int8_t *in,
                                         int32_t *scale, int *num_bits_over_unit) {
   const int accumulation_integer_bits = 12;
   int32_t max_in_row = -128;
@@ -147,7 +154,7 @@ static inline int32_t tinyc_softmax_row(const tinyc_softmax_s8_params *p, const 
 }
 
 /* int8 output: scale 1/256, zero point -128. */
-static inline void tinyc_softmax_s8(const tinyc_softmax_s8_params *p,
+TINYC_INLINE void tinyc_softmax_s8(const tinyc_softmax_s8_params *p,
                                     const int8_t *TINYC_RESTRICT input,
                                     int8_t *TINYC_RESTRICT output) {
   for (int32_t i = 0; i < p->outer_size; ++i) {
@@ -172,7 +179,7 @@ static inline void tinyc_softmax_s8(const tinyc_softmax_s8_params *p,
 }
 
 /* int16 output: scale 1/65536, zero point -32768. The same algorithm keeps 8 more bits. */
-static inline void tinyc_softmax_s8_s16(const tinyc_softmax_s8_params *p,
+TINYC_INLINE void tinyc_softmax_s8_s16(const tinyc_softmax_s8_params *p,
                                         const int8_t *TINYC_RESTRICT input,
                                         int16_t *TINYC_RESTRICT output) {
   for (int32_t i = 0; i < p->outer_size; ++i) {
@@ -207,7 +214,7 @@ typedef struct {
 
 /* TFLM LUTLookup (int16): the top 9 bits index the table, the low 7 interpolate to the next
  * entry, rounding. Right shifts of negative values are arithmetic, as in TFLM's build. */
-static inline int16_t tinyc_softmax_lut_lookup_s16(int16_t value, const int16_t *lut) {
+TINYC_INLINE int16_t tinyc_softmax_lut_lookup_s16(int16_t value, const int16_t *lut) {
   const uint16_t index = (uint16_t)(256 + (value >> 7));
   const int16_t offset = (int16_t)(value & 0x7f);
   const int16_t base = lut[index];
@@ -219,7 +226,7 @@ static inline int16_t tinyc_softmax_lut_lookup_s16(int16_t value, const int16_t 
 /* `exp_lut`: exp on [-10, 0]; `one_over_one_plus_x_lut`: 1 / (1 + x) on [0, 1]; both Q0.15.
  * As in TFLM, the exps of a row are kept in its output until the reciprocal of their sum is
  * known. */
-static inline void tinyc_softmax_s16(const tinyc_softmax_s16_params *p,
+TINYC_INLINE void tinyc_softmax_s16(const tinyc_softmax_s16_params *p,
                                      const int16_t *TINYC_RESTRICT input,
                                      int16_t *TINYC_RESTRICT output,
                                      const int16_t *TINYC_RESTRICT exp_lut,
@@ -269,7 +276,7 @@ typedef struct {
 
 /* reference_ops::Softmax<float>: the row maximum (std::max from the lowest float), exps of
  * (x - max) * beta summed in order while stored in the output, then each divided by the sum. */
-static inline void tinyc_softmax_f32(const tinyc_softmax_f32_params *p,
+TINYC_INLINE void tinyc_softmax_f32(const tinyc_softmax_f32_params *p,
                                      const float *TINYC_RESTRICT input,
                                      float *TINYC_RESTRICT output) {
   for (int32_t i = 0; i < p->outer_size; ++i) {
@@ -286,5 +293,7 @@ static inline void tinyc_softmax_f32(const tinyc_softmax_f32_params *p,
     for (int32_t c = 0; c < p->depth; ++c) out[c] = out[c] / sum;
   }
 }
+
+TINYC_NAMESPACE_END
 
 #endif /* TINYC_SOFTMAX_H */

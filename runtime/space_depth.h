@@ -22,6 +22,8 @@
 #include "copy_nd.h"
 #include "tinyc_common.h"
 
+TINYC_NAMESPACE_BEGIN
+
 typedef struct {
   int32_t in_batch, in_height, in_width, depth;
   int32_t out_batch, out_height, out_width;
@@ -32,18 +34,18 @@ typedef struct {
 
 /* The first i >= 0 with i * block + shift - offset >= 0, and the end of the run of i < count
  * with i * block + shift - offset < limit (block >= 1, shift and offset >= 0). */
-static inline int32_t tinyc_space_batch_first(int32_t block, int32_t shift, int32_t offset) {
+TINYC_INLINE int32_t tinyc_space_batch_first(int32_t block, int32_t shift, int32_t offset) {
   const int32_t need = offset - shift; /* i * block >= need */
   return need <= 0 ? 0 : (need + block - 1) / block;
 }
-static inline int32_t tinyc_space_batch_end(int32_t count, int32_t block, int32_t shift,
+TINYC_INLINE int32_t tinyc_space_batch_end(int32_t count, int32_t block, int32_t shift,
                                             int32_t offset, int32_t limit) {
   const int32_t room = limit + offset - shift; /* i * block < room */
   const int32_t end = room <= 0 ? 0 : (room + block - 1) / block;
   return end < count ? end : count;
 }
 
-static inline void tinyc_batch_to_space_nd(const tinyc_space_batch_params *p, size_t width,
+TINYC_INLINE void tinyc_batch_to_space_nd(const tinyc_space_batch_params *p, size_t width,
                                            const uint8_t *TINYC_RESTRICT input,
                                            uint8_t *TINYC_RESTRICT output) {
   const size_t pixel = (size_t)p->depth * width;
@@ -75,7 +77,7 @@ static inline void tinyc_batch_to_space_nd(const tinyc_space_batch_params *p, si
   }
 }
 
-static inline void tinyc_space_to_batch_nd(const tinyc_space_batch_params *p, size_t width,
+TINYC_INLINE void tinyc_space_to_batch_nd(const tinyc_space_batch_params *p, size_t width,
                                            const uint8_t *TINYC_RESTRICT input,
                                            uint8_t *TINYC_RESTRICT output) {
   const size_t pixel = (size_t)p->depth * width;
@@ -111,21 +113,23 @@ static inline void tinyc_space_to_batch_nd(const tinyc_space_batch_params *p, si
   }
 }
 
-static inline void tinyc_batch_to_space_nd_x8(const tinyc_space_batch_params *p,
+TINYC_INLINE void tinyc_batch_to_space_nd_x8(const tinyc_space_batch_params *p,
                                               const void *input, void *output) {
   tinyc_batch_to_space_nd(p, 1, (const uint8_t *)input, (uint8_t *)output);
 }
-static inline void tinyc_batch_to_space_nd_x32(const tinyc_space_batch_params *p,
+TINYC_INLINE void tinyc_batch_to_space_nd_x32(const tinyc_space_batch_params *p,
                                                const void *input, void *output) {
   tinyc_batch_to_space_nd(p, 4, (const uint8_t *)input, (uint8_t *)output);
 }
-static inline void tinyc_space_to_batch_nd_x8(const tinyc_space_batch_params *p,
+TINYC_INLINE void tinyc_space_to_batch_nd_x8(const tinyc_space_batch_params *p,
                                               const void *input, void *output) {
   tinyc_space_to_batch_nd(p, 1, (const uint8_t *)input, (uint8_t *)output);
 }
-static inline void tinyc_space_to_batch_nd_x32(const tinyc_space_batch_params *p,
+TINYC_INLINE void tinyc_space_to_batch_nd_x32(const tinyc_space_batch_params *p,
                                                const void *input, void *output) {
   tinyc_space_to_batch_nd(p, 4, (const uint8_t *)input, (uint8_t *)output);
 }
+
+TINYC_NAMESPACE_END
 
 #endif /* TINYC_SPACE_DEPTH_H */

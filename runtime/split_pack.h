@@ -21,6 +21,8 @@
 #include "copy_nd.h"
 #include "tinyc_common.h"
 
+TINYC_NAMESPACE_BEGIN
+
 #define TINYC_SPLIT_PACK_MAX 64
 
 typedef struct {
@@ -34,7 +36,7 @@ typedef struct {
   int32_t count; /* number of inputs (the output's size along the axis) */
 } tinyc_pack_params;
 
-static inline void tinyc_split_part(const tinyc_split_params *p, const int32_t *parts,
+TINYC_INLINE void tinyc_split_part(const tinyc_split_params *p, const int32_t *parts,
                                     int32_t index, size_t width,
                                     const uint8_t *TINYC_RESTRICT input,
                                     uint8_t *TINYC_RESTRICT output) {
@@ -46,7 +48,7 @@ static inline void tinyc_split_part(const tinyc_split_params *p, const int32_t *
   }
 }
 
-static inline void tinyc_pack_part(const tinyc_pack_params *p, int32_t index, size_t width,
+TINYC_INLINE void tinyc_pack_part(const tinyc_pack_params *p, int32_t index, size_t width,
                                    const uint8_t *TINYC_RESTRICT input,
                                    uint8_t *TINYC_RESTRICT output) {
   for (int32_t k = 0; k < p->outer; ++k) {
@@ -126,14 +128,14 @@ static inline void tinyc_pack_part(const tinyc_pack_params *p, int32_t index, si
 #define TINYC_SPLIT_COPY(i) \
   tinyc_split_part(p, parts, i, width, (const uint8_t *)input, (uint8_t *)output##i);
 #define TINYC_SPLIT_WRAPPER(n, bits, bytes)                                                  \
-  static inline void tinyc_split##n##_x##bits(const tinyc_split_params *p,                    \
+  TINYC_INLINE void tinyc_split##n##_x##bits(const tinyc_split_params *p,                    \
                                               const int32_t *parts,                           \
                                               const void *input TINYC_REPEAT_##n(             \
                                                   TINYC_SPLIT_OUTPUT)) {                      \
     tinyc_split##n(p, parts, bytes, input TINYC_REPEAT_##n(TINYC_SPLIT_FORWARD));             \
   }
 #define TINYC_SPLIT_WRAPPERS(n)                                                              \
-  static inline void tinyc_split##n(const tinyc_split_params *p, const int32_t *parts,        \
+  TINYC_INLINE void tinyc_split##n(const tinyc_split_params *p, const int32_t *parts,        \
                                     size_t width,                                             \
                                     const void *input TINYC_REPEAT_##n(TINYC_SPLIT_OUTPUT)) { \
     TINYC_REPEAT_##n(TINYC_SPLIT_COPY)                                                        \
@@ -146,13 +148,13 @@ static inline void tinyc_pack_part(const tinyc_pack_params *p, int32_t index, si
 #define TINYC_PACK_COPY(i) \
   tinyc_pack_part(p, i, width, (const uint8_t *)input##i, (uint8_t *)output);
 #define TINYC_PACK_WRAPPER(n, bits, bytes)                                                   \
-  static inline void tinyc_pack##n##_x##bits(const tinyc_pack_params *p,                      \
+  TINYC_INLINE void tinyc_pack##n##_x##bits(const tinyc_pack_params *p,                      \
                                              TINYC_REPEAT_##n(TINYC_PACK_INPUT)               \
                                              void *output) {                                  \
     tinyc_pack##n(p, bytes, TINYC_REPEAT_##n(TINYC_PACK_FORWARD) output);                     \
   }
 #define TINYC_PACK_WRAPPERS(n)                                                               \
-  static inline void tinyc_pack##n(const tinyc_pack_params *p, size_t width,                  \
+  TINYC_INLINE void tinyc_pack##n(const tinyc_pack_params *p, size_t width,                  \
                                    TINYC_REPEAT_##n(TINYC_PACK_INPUT) void *output) {         \
     TINYC_REPEAT_##n(TINYC_PACK_COPY)                                                         \
   }                                                                                           \
@@ -288,5 +290,7 @@ TINYC_PACK_WRAPPERS(61)
 TINYC_PACK_WRAPPERS(62)
 TINYC_PACK_WRAPPERS(63)
 TINYC_PACK_WRAPPERS(64)
+
+TINYC_NAMESPACE_END
 
 #endif /* TINYC_SPLIT_PACK_H */

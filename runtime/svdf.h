@@ -33,6 +33,8 @@
 
 #include "tinyc_common.h"
 
+TINYC_NAMESPACE_BEGIN
+
 typedef struct {
   int32_t batches;
   int32_t input_size;
@@ -87,7 +89,7 @@ typedef struct {
   memmove(state, state + 1,                                                                     \
           ((size_t)p->batches * (size_t)p->filters * (size_t)p->memory - 1u) * sizeof(T))
 
-static inline void tinyc_svdf_s8_s16(const tinyc_svdf_params *p, const int8_t *input,
+TINYC_INLINE void tinyc_svdf_s8_s16(const tinyc_svdf_params *p, const int8_t *input,
                                      const int8_t *weights_feature, const int32_t *feature_bias,
                                      const int16_t *weights_time, const int32_t *bias,
                                      int16_t *state, int8_t *output) {
@@ -100,7 +102,7 @@ static inline void tinyc_svdf_s8_s16(const tinyc_svdf_params *p, const int8_t *i
   }
 }
 
-static inline void tinyc_svdf_s8(const tinyc_svdf_params *p, const int8_t *input,
+TINYC_INLINE void tinyc_svdf_s8(const tinyc_svdf_params *p, const int8_t *input,
                                  const int8_t *weights_feature, const int32_t *feature_bias,
                                  const int8_t *weights_time, const int32_t *bias, int8_t *state,
                                  int8_t *output) {
@@ -150,7 +152,7 @@ TINYC_ALWAYS_INLINE float tinyc_svdf_activation_f32(int32_t activation, float a)
   }
 }
 
-static inline void tinyc_svdf_f32(const tinyc_svdf_f32_params *p, const float *input,
+TINYC_INLINE void tinyc_svdf_f32(const tinyc_svdf_f32_params *p, const float *input,
                                   const float *weights_feature, const float *weights_time,
                                   const float *bias, float *state, float *output) {
   TINYC_SVDF_SHIFT_STATE(float);
@@ -181,5 +183,7 @@ static inline void tinyc_svdf_f32(const tinyc_svdf_f32_params *p, const float *i
     }
   }
 }
+
+TINYC_NAMESPACE_END
 
 #endif /* TINYC_SVDF_H */

@@ -13,9 +13,14 @@
 #if defined(__ARM_FEATURE_DSP) && defined(__GNUC__) && !defined(TINYC_NO_DSP)
 #include <arm_acle.h>
 #define TINYC_DSP 1
+#endif
+
+TINYC_NAMESPACE_BEGIN
+
+#ifdef TINYC_DSP
 
 /* Four int8 values as one word; Cortex-M with DSP allows unaligned word loads. */
-static inline int32_t tinyc_load4(const int8_t *p) {
+TINYC_INLINE int32_t tinyc_load4(const int8_t *p) {
   int32_t v;
   __builtin_memcpy(&v, p, 4);
   return v;
@@ -23,7 +28,7 @@ static inline int32_t tinyc_load4(const int8_t *p) {
 
 /* Bytes 1 and 3 sign-extended to two halfwords (SXTB16 with rotation: one instruction, which
  * compilers do not always form from __sxtb16 and a rotate). Bytes 0 and 2: __sxtb16(v). */
-static inline int32_t tinyc_sxtb16_odd(int32_t v) {
+TINYC_INLINE int32_t tinyc_sxtb16_odd(int32_t v) {
   int32_t r;
   __asm__("sxtb16 %0, %1, ror #8" : "=r"(r) : "r"(v));
   return r;
@@ -57,8 +62,15 @@ static inline int32_t tinyc_sxtb16_odd(int32_t v) {
 #define TINYC_MUL64_SLOW 1
 #endif
 
+/* Under TINYC_SINGLE_ROUNDING (tinyc_common.h) the same layers take one rounding instead, in
+ * three instructions on Arm: floor((x * m + 2^(30+e)) / 2^(31+e)) = floor((F + 2^e) / 2^(e+1))
+ * with F = floor(4 x m / 2^32) (nested floors of divisions merge; 2^(30+e) = 2^e 2^30), and
+ * |4x| < 2^31 for |x| < 2^29: 4x, SMMLA(4x, m, 2^e) = F + 2^e, an arithmetic shift by e + 1.
+ * |F| < 2^30, so F + 2^e < 2^31 for e <= 30. Same constants (m, 2^e, e + 1) on every path. */
+
 typedef struct {
-  int32_t mul;   /* m2 = 2m - 2^32 on the DSP path, m on the portable one */
+  int32_t mul;   /* double rounding: m2 = 2m - 2^32 on the DSP path, m on the portable one;
+                    single rounding: m */
   int32_t round; /* 2^e */
   int32_t shift; /* e + 1 */
 } tinyc_rq;
@@ -66,7 +78,7 @@ typedef struct {
 TINYC_ALWAYS_INLINE tinyc_rq tinyc_rq_make(int32_t multiplier, int32_t shift) {
   tinyc_rq r;
   const int32_t e = -shift; /* 0 to 30, from the compiler */
-#ifdef TINYC_DSP
+#if defined(TINYC_DSP) && !defined(TINYC_SINGLE_ROUNDING)
   r.mul = (int32_t)((uint32_t)multiplier << 1);
 #else
   r.mul = multiplier;
@@ -91,6 +103,29 @@ TINYC_ALWAYS_INLINE int32_t tinyc_rq_high_mul32(int32_t x, int32_t m) {
   return 2 * xh * (int32_t)mh + (int32_t)(q1 >> 15) + (rest >> 15);
 }
 
+#ifdef TINYC_SINGLE_ROUNDING
+/* floor(a * m / 2^31) for |a| < 2^30 and m in [2^30, 2^31), from 16-bit halves as
+ * tinyc_rq_high_mul32 (without its 2^30 rounding term): |ah ml| < 2^30 and 2 |ah| mh <= 2^30. */
+TINYC_ALWAYS_INLINE int32_t tinyc_rq_floor_mul31(int32_t a, int32_t m) {
+  const uint32_t al = (uint32_t)a & 0xffffu, ml = (uint32_t)m & 0xffffu, mh = (uint32_t)m >> 16;
+  const int32_t ah = a >> 16;
+  const uint32_t q1 = al * mh;
+  const int32_t rest = (int32_t)(q1 & 0x7fffu) + ah * (int32_t)ml + (int32_t)((al * ml) >> 16);
+  return 2 * ah * (int32_t)mh + (int32_t)(q1 >> 15) + (rest >> 15);
+}
+
+TINYC_ALWAYS_INLINE int32_t tinyc_rq_apply(int32_t x, tinyc_rq r) {
+#ifdef TINYC_DSP
+  int32_t y;
+  __asm__("smmla %0, %1, %2, %3" : "=r"(y) : "r"(x * 4), "r"(r.mul), "r"(r.round));
+#elif defined(TINYC_MUL64_SLOW)
+  const int32_t y = tinyc_rq_floor_mul31(x * 2, r.mul) + r.round;
+#else
+  const int32_t y = (int32_t)(((int64_t)(x * 4) * r.mul) >> 32) + r.round;
+#endif
+  return y >> r.shift;
+}
+#else
 TINYC_ALWAYS_INLINE int32_t tinyc_rq_apply(int32_t x, tinyc_rq r) {
 #ifdef TINYC_DSP
   int32_t y;
@@ -103,6 +138,24 @@ TINYC_ALWAYS_INLINE int32_t tinyc_rq_apply(int32_t x, tinyc_rq r) {
 #endif
   return (int32_t)((uint32_t)y * 2u + (uint32_t)r.round + (uint32_t)(y >> 31)) >> r.shift;
 }
+#endif /* TINYC_SINGLE_ROUNDING */
+
+/* The requantization of tinyc_rq_apply as an assembly string for the kernels' asm loops:
+ * S the accumulator (clobbered), W the result, M R SH the registers holding tinyc_rq's mul,
+ * round and shift (asm operand names). */
+#ifdef TINYC_SINGLE_ROUNDING
+#define TINYC_RQ_ASM(S, W, M, R, SH)                 \
+  "lsl %[" S "], %[" S "], #2\n\t"                   \
+  "smmla %[" W "], %[" S "], %[" M "], %[" R "]\n\t" \
+  "asr %[" W "], %[" W "], %[" SH "]\n\t"
+#else
+#define TINYC_RQ_ASM(S, W, M, R, SH)                   \
+  "smmulr %[" W "], %[" S "], %[" M "]\n\t"            \
+  "add %[" S "], %[" S "], %[" W "]\n\t"               \
+  "add %[" W "], %[" R "], %[" S "], lsl #1\n\t"       \
+  "add %[" W "], %[" W "], %[" S "], asr #31\n\t"      \
+  "asr %[" W "], %[" W "], %[" SH "]\n\t"
+#endif
 
 /* One int8 output: the requantized value plus the output offset, clamped to [lo, hi]. On the
  * DSP path SSAT does the int8 saturation; `clamp` (lo > -128 || hi < 127, computed once per
@@ -136,10 +189,16 @@ TINYC_ALWAYS_INLINE int32_t tinyc_rq_mode(int32_t requant_fast, int32_t lo, int3
 /* Keep hot loops out of line where the compiler allows it: register allocators (gcc -Os in
  * particular) keep a loop's values in registers much better when they see that loop alone than
  * when it is inlined into the loops around it. */
-#if defined(__GNUC__)
+/* Out of line: C++ inline linkage in a shared runtime (one copy for the program), static
+ * otherwise (gcc refuses `inline` together with noinline in C). */
+#if defined(__GNUC__) && defined(TINYC_SHARED_RUNTIME) && defined(__cplusplus)
+#define TINYC_NOINLINE inline __attribute__((noinline))
+#elif defined(__GNUC__)
 #define TINYC_NOINLINE static __attribute__((noinline, unused))
 #else
-#define TINYC_NOINLINE static inline
+#define TINYC_NOINLINE TINYC_INLINE
 #endif
+
+TINYC_NAMESPACE_END
 
 #endif /* TINYC_DSP_H */

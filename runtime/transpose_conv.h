@@ -46,6 +46,8 @@
 
 #include "tinyc_dsp.h" /* TINYC_NOINLINE */
 
+TINYC_NAMESPACE_BEGIN
+
 typedef struct {
   int32_t batches;
   int32_t input_height;
@@ -174,7 +176,7 @@ TINYC_TRANSPOSE_CONV_SUM int64_t tinyc_transpose_conv_sum_s16(
  * int32 (|bias| + sum |w| * max |x + input_offset| per channel); every partial sum here is a
  * sum of some of those terms, so none overflows. The filter's taps are numbered
  * (out_channel * filter_height + filter_y) * filter_width + filter_x. */
-static inline void tinyc_transpose_conv_s8(const tinyc_transpose_conv_s8_params *p,
+TINYC_INLINE void tinyc_transpose_conv_s8(const tinyc_transpose_conv_s8_params *p,
                                            const int8_t *TINYC_RESTRICT input,
                                            const int8_t *TINYC_RESTRICT filter,
                                            const int32_t *TINYC_RESTRICT bias,
@@ -211,7 +213,7 @@ static inline void tinyc_transpose_conv_s8(const tinyc_transpose_conv_s8_params 
 
 /* 16x8: int64 sums; the compiler checks that no sum plus bias can leave TFLM's +-2^47 range.
  * Taps numbered as for int8. */
-static inline void tinyc_transpose_conv_s16(const tinyc_transpose_conv_s16_params *p,
+TINYC_INLINE void tinyc_transpose_conv_s16(const tinyc_transpose_conv_s16_params *p,
                                             const int16_t *TINYC_RESTRICT input,
                                             const int8_t *TINYC_RESTRICT filter,
                                             const int64_t *TINYC_RESTRICT bias,
@@ -248,7 +250,7 @@ static inline void tinyc_transpose_conv_s16(const tinyc_transpose_conv_s16_param
  * in TFLM's order; then, as TFLM, the bias is added and the clamp applied with std::max /
  * std::min's operand order. A missing bias is passed as zeros: the sums are never -0.0f (they
  * start at +0.0f), so adding +0.0f changes no value. */
-static inline void tinyc_transpose_conv_f32(const tinyc_transpose_conv_f32_params *p,
+TINYC_INLINE void tinyc_transpose_conv_f32(const tinyc_transpose_conv_f32_params *p,
                                             const float *TINYC_RESTRICT input,
                                             const float *TINYC_RESTRICT filter,
                                             const float *TINYC_RESTRICT bias,
@@ -288,5 +290,7 @@ static inline void tinyc_transpose_conv_f32(const tinyc_transpose_conv_f32_param
     }
   }
 }
+
+TINYC_NAMESPACE_END
 
 #endif /* TINYC_TRANSPOSE_CONV_H */

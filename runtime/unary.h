@@ -23,6 +23,8 @@
 
 #include "tinyc_common.h"
 
+TINYC_NAMESPACE_BEGIN
+
 typedef struct {
   int32_t size;
 } tinyc_unary_params;
@@ -30,7 +32,7 @@ typedef struct {
 /* --- float32 ------------------------------------------------------------------------------- */
 
 #define TINYC_UNARY_F32(name, expression)                                                    \
-  static inline void tinyc_##name##_f32(const tinyc_unary_params *p, const float *input,     \
+  TINYC_INLINE void tinyc_##name##_f32(const tinyc_unary_params *p, const float *input,     \
                                         float *output) {                                      \
     for (int32_t i = 0; i < p->size; ++i) {                                                   \
       const float x = input[i];                                                               \
@@ -40,7 +42,7 @@ typedef struct {
 
 /* reference_ops::RoundToNearest: halves to even, written with floor as TFLM has it (the int cast
  * only runs when diff == 0.5, so |floor_val| < 2^23 there). */
-static inline float tinyc_round_to_nearest_f32(float value) {
+TINYC_INLINE float tinyc_round_to_nearest_f32(float value) {
   const float floor_val = floorf(value);
   const float diff = value - floor_val;
   if ((diff < 0.5f) || ((diff == 0.5f) && ((int32_t)floor_val % 2 == 0))) return floor_val;
@@ -63,7 +65,7 @@ TINYC_UNARY_F32(elu, x < 0.0f ? expm1f(x) : x)       /* reference_ops::Elu: TfLi
 
 /* --- bool ---------------------------------------------------------------------------------- */
 
-static inline void tinyc_logical_not_b(const tinyc_unary_params *p, const bool *input,
+TINYC_INLINE void tinyc_logical_not_b(const tinyc_unary_params *p, const bool *input,
                                        bool *output) {
   for (int32_t i = 0; i < p->size; ++i) output[i] = !input[i];
 }
@@ -71,7 +73,7 @@ static inline void tinyc_logical_not_b(const tinyc_unary_params *p, const bool *
 /* --- int16 ABS ----------------------------------------------------------------------------- */
 
 /* Unquantized int16: static_cast<int16_t>(std::abs(int)), so -32768 stays -32768. */
-static inline void tinyc_abs_s16(const tinyc_unary_params *p, const int16_t *input,
+TINYC_INLINE void tinyc_abs_s16(const tinyc_unary_params *p, const int16_t *input,
                                  int16_t *output) {
   for (int32_t i = 0; i < p->size; ++i) {
     const int32_t x = input[i];
@@ -89,7 +91,7 @@ typedef struct {
 } tinyc_abs_quantized_s16_params;
 
 /* AbsEvalQuantized<int16_t>: |x - zero point|, rescaled when the scales differ, saturated. */
-static inline void tinyc_abs_quantized_s16(const tinyc_abs_quantized_s16_params *p,
+TINYC_INLINE void tinyc_abs_quantized_s16(const tinyc_abs_quantized_s16_params *p,
                                            const int16_t *input, int16_t *output) {
   for (int32_t i = 0; i < p->size; ++i) {
     const int32_t d = (int32_t)input[i] - p->input_offset;
@@ -105,7 +107,7 @@ static inline void tinyc_abs_quantized_s16(const tinyc_abs_quantized_s16_params 
 
 /* gemmlowp SaturatingRoundingMultiplyByPOT<exponent> for 0 < exponent < 31: a left shift that
  * saturates instead of overflowing. */
-static inline int32_t tinyc_saturating_shift_left_i32(int32_t x, int exponent) {
+TINYC_INLINE int32_t tinyc_saturating_shift_left_i32(int32_t x, int exponent) {
   const int32_t threshold = (int32_t)((1u << (31 - exponent)) - 1u);
   if (x > threshold) return INT32_MAX;
   if (x < -threshold) return INT32_MIN;
@@ -116,7 +118,7 @@ static inline int32_t tinyc_saturating_shift_left_i32(int32_t x, int exponent) {
  * Newton-Raphson iteration x <- 1.5 x - (input / 2) x^3 in Q3.28, five times from x = 1, then
  * times sqrt(2) / 2. gemmlowp's FixedPoint products are SaturatingRoundingDoublingHighMul on the
  * raw values; Rescale<3> of a Q9 (x^3) or Q6 value is a saturating left shift by 6 or 3. */
-static inline void tinyc_inv_sqrt_multiplier_exp(int32_t input, int32_t *inv_sqrt, int *shift) {
+TINYC_INLINE void tinyc_inv_sqrt_multiplier_exp(int32_t input, int32_t *inv_sqrt, int *shift) {
   int output_shift = 11;
   while (input >= (1 << 29)) {
     input /= 4;
@@ -157,7 +159,7 @@ typedef struct {
 
 /* RsqrtEvalQuantized<int16_t>. TFLM's Eval fails for inputs below the zero point (a negative
  * real); those go through the same arithmetic here (GetInvSqrt treats them as 1). */
-static inline void tinyc_rsqrt_s16(const tinyc_rsqrt_s16_params *p, const int16_t *input,
+TINYC_INLINE void tinyc_rsqrt_s16(const tinyc_rsqrt_s16_params *p, const int16_t *input,
                                    int16_t *output) {
   const int32_t kShift = 20; /* TFLM: shift to keep the value integer */
   for (int32_t i = 0; i < p->size; ++i) {
@@ -175,5 +177,7 @@ static inline void tinyc_rsqrt_s16(const tinyc_rsqrt_s16_params *p, const int16_
     output[i] = (int16_t)tinyc_min_i32(tinyc_max_i32(out, -32768), 32767);
   }
 }
+
+TINYC_NAMESPACE_END
 
 #endif /* TINYC_UNARY_H */

@@ -52,22 +52,25 @@ def elementwise_graphs(draw):
 
 
 def _without_overlaps(monkeypatch):
-    monkeypatch.setattr(plan_memory, "overlap_units", lambda model, root, delta, buffers: [
-        plan_memory.Unit(b.key, ((b, 0),)) for b in buffers])
+    monkeypatch.setattr(plan_memory, "overlap_units",
+                        lambda model, root, delta, buffers, steps=None: [
+                            plan_memory.Unit(b.key, ((b, 0),)) for b in buffers])
 
 
-@settings(max_examples=40, deadline=None,
+@pytest.mark.parametrize("memory", plan_memory.MEMORY_MODES)
+@settings(max_examples=25, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(elementwise_graphs())
-def test_overlapped_plans_compute_what_separate_buffers_compute(tmp_path, monkeypatch, data):
+@given(data=elementwise_graphs())
+def test_overlapped_plans_compute_what_separate_buffers_compute(tmp_path, monkeypatch, memory,
+                                                                data):
     path = tmp_path / "g.tflite"
     path.write_bytes(data)
     graph = read_model(path)
-    overlapped = compile_graph(graph, "g")
+    overlapped = compile_graph(graph, "g", memory=memory)
     assert_no_live_overlap(overlapped)
     with monkeypatch.context() as m:
         _without_overlaps(m)
-        separate = compile_graph(graph, "g")
+        separate = compile_graph(graph, "g", memory=memory)
     assert overlapped.plan.arena_bytes <= separate.plan.arena_bytes
     a = build_host_model(overlapped.files, "g")
     inputs = [random_inputs(graph, np.random.default_rng(seed)) for seed in range(4)]

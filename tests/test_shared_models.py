@@ -42,7 +42,8 @@ def test_arena_within_tflm_activation_plan(model):
     compiled = compile_model(SHARED_MODELS / model)
     tflm = tflm_arena(SHARED_MODELS / model)
     plan = compiled.plan
-    assert plan.liveness_bound <= plan.arena_bytes <= tflm["head"], (plan, tflm)
+    # In place, a plan may go below the liveness bound, never below the in-place bound.
+    assert plan.in_place_bound <= plan.arena_bytes <= tflm["head"], (plan, tflm)
 
 
 @pytest.mark.parametrize("model", MODELS)

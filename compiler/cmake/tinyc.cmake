@@ -15,6 +15,11 @@
 # package's files replaced by an upgrade) and when NAME or OPTIONS change; otherwise a rebuild
 # runs nothing. A model tinyc refuses fails the build with tinyc's one-line message.
 #
+# With OPTIONS --shared-runtime, the models of a build share one runtime folder: the kernels
+# are written once, by `tinyc runtime`, into ${CMAKE_BINARY_DIR}/tinyc-generated/_runtime, which
+# is added to <target>'s include path (each kernel is then linked once, whatever the number of
+# models).
+#
 # Which tinyc: the TINYC_EXECUTABLE cache variable (a program, or a command list such as
 # "python3;-m;tinyc"), else the TINYC environment variable, else `tinyc` on the PATH.
 #
@@ -111,4 +116,32 @@ function(tinyc_add_model target model)
     VERBATIM)
   target_sources("${target}" PRIVATE "${out}/${TINYC_NAME}.cpp" "${out}/${TINYC_NAME}.h")
   target_include_directories("${target}" PUBLIC "${out}")
+  if("--shared-runtime" IN_LIST TINYC_OPTIONS)
+    _tinyc_shared_runtime("${target}" "${version}" "${package_files}")
+  endif()
+endfunction()
+
+# The runtime folder of the build's --shared-runtime models: one custom command for the whole
+# build (a global property remembers it), added to each target that has such a model.
+function(_tinyc_shared_runtime target version package_files)
+  set(dir "${CMAKE_BINARY_DIR}/tinyc-generated/_runtime")
+  set(id_header "${dir}/tinyc_runtime/tinyc_runtime_id.h")
+  get_property(defined GLOBAL PROPERTY TINYC_SHARED_RUNTIME_DEFINED)
+  if(NOT defined)
+    set_property(GLOBAL PROPERTY TINYC_SHARED_RUNTIME_DEFINED TRUE)
+    _tinyc_command(tinyc)
+    set(inputs "${dir}.tinyc-inputs")
+    _tinyc_write_if_changed("${inputs}" "${version}\nruntime\n")
+    add_custom_command(
+      OUTPUT "${id_header}"
+      COMMAND ${tinyc} runtime -o "${dir}"
+      DEPENDS "${inputs}" ${package_files}
+      COMMENT "tinyc: writing the shared runtime"
+      VERBATIM)
+  endif()
+  get_target_property(sources "${target}" SOURCES)
+  if(NOT "${id_header}" IN_LIST sources)
+    target_sources("${target}" PRIVATE "${id_header}")
+    target_include_directories("${target}" PUBLIC "${dir}")
+  endif()
 endfunction()

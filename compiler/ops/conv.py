@@ -35,6 +35,14 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from ..ir import INT_RANGES, Graph, Op, Tensor
+from ..overlap_order import (
+    Geometry,
+    conv_im2col_gap,
+    conv_pixel_gap,
+    depthwise_pixel_gap,
+    depthwise_rows_gap,
+    matmul_gap,
+)
 from ..quantize import (
     activation_range,
     check_accumulator,
@@ -43,6 +51,7 @@ from ..quantize import (
     fold_input_offset,
     multiply_by_quantized_multiplier,
 )
+from ..variants import FAST_OVERHEAD, Variant, in_place_twin, variants_for
 from . import (
     FUSED_ACTIVATIONS,
     ArrayArg,
@@ -114,29 +123,114 @@ def lower_conv(graph: Graph, op: Op) -> KernelCall:
           ArrayArg("shift"), TensorArg(y.index))
     constants = _arrays(folded, multipliers, shifts)
     if groups > 1:
+        params = _grouped_geometry(x, w, y, groups) + _rest(op, x, y, window)
         return KernelCall(
             op=op, function="tinyc_conv_grouped_s8", header="conv.h",
-            params_type="tinyc_conv_grouped_s8_params",
-            params=_grouped_geometry(x, w, y, groups) + _rest(op, x, y, window),
-            args=(io[0], TensorArg(w.index)) + io[2:], arrays=constants)
+            params_type="tinyc_conv_grouped_s8_params", params=params,
+            args=(io[0], TensorArg(w.index)) + io[2:], arrays=constants,
+            overlaps=((x.index, conv_pixel_gap(Geometry.of(dict(params)))),))
     pointwise = w.shape[1:3] == (1, 1) and window.stride == (1, 1) and window.padding == (0, 0)
     column = w.size // channels  # filter_height * filter_width * input_depth
     # im2col columns and filter rows padded to a multiple of 4 (zero weights): the kernels'
     # chunk loops then need no tail
     padded = column if pointwise else -(-column // 4) * 4
     params = (_geometry(x, w.shape[1:3], y) + _rest(op, x, y, window)
-              + (("requant_fast", int(fast)),))
+              + (("requant_fast", int(fast)), ("pixel_block", 0)))
     # Windows read in place, TFLite's OHWI layout as it is: needs no scratch.
     in_place = KernelCall(
         op=op, function="tinyc_conv_s8", header="conv.h", params_type="tinyc_conv_s8_params",
         params=params, args=(io[0], TensorArg(w.index)) + io[2:], arrays=constants)
+    geometry = Geometry.of(dict(params))
     # 2x2 matrix products: filter rows interleaved
     rows = np.pad(w.data.reshape(channels, -1), ((0, 0), (0, padded - column)))
     matrix = (ConstArray("filter", "int8_t", interleave_rows(rows)),)
-    if pointwise:
+    if pointwise:  # in place through its variants (conv_1x1_variants)
         return replace(in_place, function="tinyc_conv_1x1_s8", args=io, arrays=matrix + constants)
+    # In place, either kernel: the larger of the two kernels' offsets (the planner may swap one
+    # for the other, plan_memory.apply_scratch_plan).
+    overlaps = ((x.index, max(conv_im2col_gap(geometry), conv_pixel_gap(geometry))),)
+    in_place = replace(in_place, overlaps=overlaps)
     return replace(in_place, function="tinyc_conv_im2col_s8", args=io + (ScratchArg(),),
                    arrays=matrix + constants, scratch_bytes=2 * padded, fallback=in_place)
+
+
+# Estimated Cortex-M4 instructions of the int8 kernels (tinyc_conv_pairs_asm and
+# tinyc_dw3x3_run_asm, bench/bench.py --layers): a 2x2 step of the 1x1 matrix product costs
+# about 5 per input value plus 45 (sums set up, requantized, stored), a new block of pixels 45
+# per channel pair (its constants set up again, the loop entered); a depthwise pixel of four
+# channels about 10 per tap plus 40, a new block of rows about 100 per group of four channels.
+MATMUL_STEP, MATMUL_STEP_PER_VALUE, MATMUL_BLOCK = 45, 5, 45
+DW_PIXEL, DW_PIXEL_PER_TAP, DW_BLOCK = 40, 10, 100
+
+
+def _block_sizes(limit: int, smallest: int) -> list[int]:
+    """Block sizes to offer, below `limit`: smallest, then powers of two (and 3x)."""
+    sizes, b = set(), smallest
+    while b < limit:
+        sizes.add(b)
+        if b * 3 // 2 < limit and b >= 2:
+            sizes.add(b * 3 // 2)
+        b *= 2
+    return sorted(sizes)
+
+
+# The kernels take input and output `restrict` (runtime/conv.h): a call the plan runs in place
+# is renamed to the twin without (plan_memory.plan_memory).
+in_place_twin("tinyc_conv_1x1_s8", "tinyc_conv_1x1_in_place_s8")
+in_place_twin("tinyc_conv_im2col_s8", "tinyc_conv_im2col_in_place_s8")
+
+
+@variants_for("tinyc_conv_1x1_s8")
+def conv_1x1_variants(graph: Graph, call: KernelCall) -> tuple[Variant, ...]:
+    """The 1x1 kernel on blocks of pixels (pixel_block, runtime/conv.h): the smaller the block,
+    the closer the input may sit to the output, the more often a channel pair's constants are
+    set up again."""
+    p = dict(call.params)
+    pixels, k, channels = p["batches"] * p["output_height"] * p["output_width"], \
+        p["input_depth"], p["output_depth"]
+    pairs = -(-channels // 2)
+    base = -(-pixels // 2) * pairs * (MATMUL_STEP + MATMUL_STEP_PER_VALUE * k)
+    x = call.op.inputs[0]
+    variants = []
+    for block in _block_sizes(pixels, 2):
+        if block % 2:
+            continue
+        cost = (-(-pixels // block) - 1) * pairs * MATMUL_BLOCK
+        params = tuple((f, block if f == "pixel_block" else v) for f, v in call.params)
+        variants.append(Variant(
+            replace(call, params=params, overlaps=((x, matmul_gap(pixels, k, channels, block)),)),
+            cost, cost <= FAST_OVERHEAD * base))
+    return tuple(variants)
+
+
+def _depthwise_asm(p: dict) -> bool:
+    """Whether the four-channel Arm kernels take this layer (tinyc_depthwise_conv_s8)."""
+    return p["depth_multiplier"] == 1 and p["output_depth"] % 4 == 0 and p["requant_fast"] == 1
+
+
+@variants_for("tinyc_depthwise_conv_s8")
+def depthwise_variants(graph: Graph, call: KernelCall) -> tuple[Variant, ...]:
+    """The four-channel Arm kernels on blocks of output rows (row_block,
+    runtime/depthwise_conv.h). The portable kernel goes pixel by pixel whatever the block, so
+    each offset is the larger of the two orders'."""
+    p = dict(call.params)
+    if not _depthwise_asm(p):
+        return ()
+    geometry = Geometry.of(p)
+    pixel = depthwise_pixel_gap(geometry, p["depth_multiplier"])
+    groups = p["output_depth"] // 4
+    taps = p["filter_height"] * p["filter_width"]
+    base = (p["batches"] * p["output_height"] * p["output_width"] * groups
+            * (DW_PIXEL + DW_PIXEL_PER_TAP * taps))
+    x = call.op.inputs[0]
+    variants = []
+    for rows in _block_sizes(p["output_height"], 1):
+        cost = p["batches"] * (-(-p["output_height"] // rows) - 1) * groups * DW_BLOCK
+        params = tuple((f, rows if f == "row_block" else v) for f, v in call.params)
+        gap = max(depthwise_rows_gap(geometry, rows), pixel)
+        variants.append(Variant(replace(call, params=params, overlaps=((x, gap),)), cost,
+                                cost <= FAST_OVERHEAD * base))
+    return tuple(variants)
 
 
 def _lower_conv_s16(op: Op, x: Tensor, w: Tensor, bias: Tensor | None, y: Tensor,
@@ -307,7 +401,13 @@ def lower_depthwise_conv(graph: Graph, op: Op) -> KernelCall:
     plain_bias = fold_input_offset(bias_data, w.data, 0, channels, (0, 1, 2))  # unfolded
     fast, plain_bias, multipliers, shifts = fast_requantization(
         plain_bias, bias_data, w.data, x.zero_point, (0, 1, 2), multipliers, shifts)
-    params = geometry + _rest(op, x, y, window) + (("requant_fast", int(fast)),)
+    params = geometry + _rest(op, x, y, window) + (("requant_fast", int(fast)),
+                                                   ("row_block", 0))
+    # In place as it is where the portable kernel runs everywhere (pixel by pixel); the
+    # four-channel Arm kernels go group by group over all rows, and have variants
+    # (depthwise_variants) that go by blocks of rows instead.
+    overlaps = () if _depthwise_asm(dict(params)) else (
+        (x.index, depthwise_pixel_gap(Geometry.of(dict(params)), multiplier_depth)),)
     return KernelCall(
         op=op,
         function="tinyc_depthwise_conv_s8",
@@ -316,6 +416,7 @@ def lower_depthwise_conv(graph: Graph, op: Op) -> KernelCall:
         params=params,
         args=io,
         arrays=(filter_array,) + _arrays(plain_bias, multipliers, shifts),
+        overlaps=overlaps,
     )
 
 

@@ -25,7 +25,7 @@ from collections.abc import Callable
 import numpy as np
 
 from ..ir import Graph, Op
-from ..quantize import quantize_multiplier
+from ..quantize import quantize_multiplier, single_rounding
 from . import (
     ArrayArg,
     ConstArray,
@@ -47,7 +47,8 @@ def softmax_scaling(beta: float, input_scale: float) -> tuple[int, int, int]:
 
     `beta` and `input_scale` are the float32 values from the model; TFLM widens both to double.
     """
-    max_real_multiplier = float((1 << 31) - 1)  # TFLITE_SINGLE_ROUNDING is off in TFLM builds
+    # PreprocessSoftmaxScaling: 2^30 - 1 under TFLITE_SINGLE_ROUNDING (quantize.rounding_mode)
+    max_real_multiplier = float((1 << 30) - 1 if single_rounding() else (1 << 31) - 1)
     real = min(beta * input_scale * (1 << (31 - SCALED_DIFF_INTEGER_BITS)), max_real_multiplier)
     if not real > 1.0:
         raise ValueError(f"beta * input_scale * 2^26 = {real} must exceed 1")

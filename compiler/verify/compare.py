@@ -1,8 +1,10 @@
 """Run the same random inputs through tinyc's host build, TFLM and LiteRT; count exact outputs.
 
 TFLM (the tflite-micro interpreter, reference kernels) is the oracle. LiteRT is reported twice:
-with its default kernels (XNNPACK, which rounds once and may differ by one LSB) and with its
-reference op resolver; neither decides success.
+with its default kernels (which round once and may differ by one LSB) and with its reference op
+resolver; neither decides success. A model compiled with rounding="single" is judged against
+LiteRT's default kernels instead (the ai-edge-litert wheel's builtin kernels requantize with one
+rounding, as tinyc's single mode does; see tests/test_rounding.py), TFLM being reported.
 """
 
 from __future__ import annotations
@@ -48,10 +50,11 @@ class Report:
     # Models with state: whether NAME_reset() brought back the first step's outputs (None: the
     # model has no state, its samples are independent).
     reset_exact: bool | None = None
+    oracle: str = "tflm"  # the one that decides: "litert" for a single-rounding build
 
     @property
     def bit_exact(self) -> bool:
-        return (all(o.against["tflm"].exact == self.samples for o in self.outputs)
+        return (all(o.against[self.oracle].exact == self.samples for o in self.outputs)
                 and self.reset_exact is not False)
 
     def lines(self) -> list[str]:
@@ -71,7 +74,8 @@ class Report:
         if self.reset_exact is not None:
             out.append(f"  after reset(): first step's outputs "
                        f"{'again, bit-exact' if self.reset_exact else 'NOT reproduced'}")
-        out.append("PASS: bit-exact with TFLM" if self.bit_exact else "FAIL: differs from TFLM")
+        who = "TFLM" if self.oracle == "tflm" else ORACLE_LABELS[self.oracle]
+        out.append(f"PASS: bit-exact with {who}" if self.bit_exact else f"FAIL: differs from {who}")
         return out
 
 
@@ -91,16 +95,22 @@ def verify_model(
     scratch: str = "auto",
     max_arena: int = DEFAULT_MAX_ARENA,
     progress: Callable[[int, int], None] | None = None,
+    memory: str = "fast",
+    rounding: str = "double",
 ) -> Report:
-    """Compare the generated code with the oracles; `scratch` and `max_arena` as for compile
-    (ignored when `compiled` is given); `progress(done, samples)` after each sample."""
-    compiled = compiled or compile_model(model_path, scratch=scratch, max_arena=max_arena)
+    """Compare the generated code with the oracles; `scratch`, `max_arena` and `memory` as for
+    compile (ignored when `compiled` is given); `progress(done, samples)` after each sample.
+    `rounding` as for compile ("single": LiteRT's default kernels decide, not TFLM; taken from
+    `compiled` when given)."""
+    compiled = compiled or compile_model(model_path, scratch=scratch, max_arena=max_arena,
+                                         memory=memory, rounding=rounding)
+    judge = "litert" if compiled.rounding == "single" else "tflm"
     host = build_host_model(compiled.files, compiled.name)
     if compiled.plan.state_bytes:
         host.reset()  # one library per sources and process: an earlier run left its state
     graph = compiled.model.graph
     runners: dict[str, Runner] = {"tflm": tflm_runner(model_path, len(graph.outputs))}
-    if litert:
+    if litert or judge == "litert":
         runners["litert"] = litert_runner(model_path, reference=False)
         runners["litert_ref"] = litert_runner(model_path, reference=True)
     outputs = [
@@ -125,7 +135,7 @@ def verify_model(
     if compiled.plan.state_bytes and first is not None:
         host.reset()
         reset_exact = host.run(first[0]) == first[1]
-    return Report(str(model_path), samples, outputs, list(runners), reset_exact)
+    return Report(str(model_path), samples, outputs, list(runners), reset_exact, judge)
 
 
 def _tally(agreement: Agreement, mine: np.ndarray, theirs: np.ndarray) -> None:

@@ -31,6 +31,8 @@
 
 #include "tinyc_dsp.h"
 
+TINYC_NAMESPACE_BEGIN
+
 typedef struct {
   int32_t batches;
   int32_t accum_depth;
@@ -233,7 +235,7 @@ TINYC_NOINLINE void tinyc_fc_output_s8(const tinyc_fully_connected_s8_params *p,
     /* One multiplier for all, in tinyc_requantize's usual range: the compiler sees the test
      * once, drops the other branch and computes what depends on the multiplier once. */
     const int32_t m = *multiplier, e = *shift;
-#ifdef TINYC_DSP
+#if defined(TINYC_DSP) && !defined(TINYC_SINGLE_ROUNDING) /* single: tinyc_requantize's SMLAL */
     /* tinyc_requantize's fast path with what depends on the multiplier out of the loop: the
      * rounding term 2^(30-shift) + 2^30 as a word pair, and 2^31 less of it for a negative sum,
      * subtracted without a branch as (sum >> 31) << 31 (with its borrow, sum >> 31). */
@@ -265,7 +267,7 @@ TINYC_NOINLINE void tinyc_fc_output_s8(const tinyc_fully_connected_s8_params *p,
 
 /* filter: the compiler's layout (see the top); bias: with the input offset folded in;
  * multiplier/shift: output_depth of each, or 1 when per_channel is 0. */
-static inline void tinyc_fully_connected_s8(const tinyc_fully_connected_s8_params *p,
+TINYC_INLINE void tinyc_fully_connected_s8(const tinyc_fully_connected_s8_params *p,
                                             const int8_t *TINYC_RESTRICT input,
                                             const int8_t *TINYC_RESTRICT filter,
                                             const int32_t *bias, const int32_t *multiplier,
@@ -302,7 +304,7 @@ typedef struct {
 
 /* Summation order and the separate bias add match TFLM, so results are bit-identical as long as
  * the compiler does not contract a*b+c into a fused multiply-add (see -ffp-contract). */
-static inline void tinyc_fully_connected_f32(const tinyc_fully_connected_f32_params *p,
+TINYC_INLINE void tinyc_fully_connected_f32(const tinyc_fully_connected_f32_params *p,
                                              const float *TINYC_RESTRICT input,
                                              const float *TINYC_RESTRICT filter,
                                              const float *bias, float *TINYC_RESTRICT output) {
@@ -318,5 +320,7 @@ static inline void tinyc_fully_connected_f32(const tinyc_fully_connected_f32_par
     }
   }
 }
+
+TINYC_NAMESPACE_END
 
 #endif /* TINYC_FULLY_CONNECTED_H */
