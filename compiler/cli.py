@@ -218,6 +218,14 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # `tinyc ops | head -1`: the reader left, nothing to report
         _silence_stdout()
         return EXIT_BROKEN_PIPE
+    except ModuleNotFoundError as exc:  # an incomplete installation, not a bug in the input
+        if os.environ.get("TINYC_DEBUG"):
+            raise
+        package = (exc.name or "?").split(".")[0]
+        _error(f"tinyc: error: the Python package {package!r} is not installed, and tinyc needs "
+               f"it here: install it (pip install {PIP_NAMES.get(package, package)}) or "
+               "reinstall tinyc with its dependencies")
+        return EXIT_INPUT
     except Exception as exc:  # a bug in tinyc: still one line, unless asked for the traceback
         if os.environ.get("TINYC_DEBUG"):
             raise
@@ -401,6 +409,10 @@ def supported_ops_table(registry) -> list[str]:
         rows.append("| " + " | ".join([info.kind, *marks, other, info.notes]) + " |")
     return rows
 
+
+# Import names whose pip package is named otherwise.
+PIP_NAMES = {"tflite_micro": "tflite-micro", "ai_edge_litert": "ai-edge-litert",
+             "yaml": "pyyaml"}
 
 COMMANDS = {"compile": _compile, "verify": _verify, "ops": _ops, "report": _report,
             "runtime": _runtime}

@@ -253,3 +253,18 @@ def test_verify_compiles_with_the_scratch_policy_given(monkeypatch):
         args = ["verify", kws, "--samples", "3", "--no-litert", "--scratch", policy]
         assert cli.main(args) == 0
     assert policies == ["never", "always"]
+
+
+def test_a_missing_dependency_is_one_line_naming_the_package(tmp_path):
+    """An installation without the `tflite` package (a broken venv, a --no-deps install): one
+    line naming what to install, not an internal error."""
+    import subprocess
+    import sys
+
+    code = ("import sys; sys.modules['tflite'] = None; from tinyc.cli import main; "
+            f"sys.exit(main(['compile', {str(shared_model('hello_world_int8.tflite'))!r}, "
+            f"'-o', {str(tmp_path / 'out')!r}]))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    line = assert_one_line_error(result, "'tflite' is not installed", "pip install tflite")
+    assert "internal error" not in line
+    assert not (tmp_path / "out").exists()
