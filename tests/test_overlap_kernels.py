@@ -247,3 +247,37 @@ def test_portable_depthwise_backwards_on_host(c, shrink, tmp_path, monkeypatch):
         compiled.model.graph.outputs[0]]
     report = verify_model(path, samples=8, compiled=compiled, litert=False)
     assert report.bit_exact == (shrink == 0), "\n".join(report.lines())
+
+
+ZOO_SMALL = [("kws_ref_model.tflite", 9_000), ("str_ww_ref_model.tflite", 3_664)]
+
+
+def _blocks(compiled) -> list[int]:
+    return [b for b in (_block_of(c) for c in compiled.model.calls) if b]
+
+
+@pytest.mark.parametrize("model, limit", ZOO_SMALL, ids=[m for m, _ in ZOO_SMALL])
+def test_zoo_small_turns_back_on_host(model, limit):
+    """kws's chain of depthwise + 1x1 pairs in the small mode: layers run forwards and backwards
+    (negative blocks), so the chain does not drift down the arena (issue 14: kws at most 9,000
+    bytes); bit-exact with TFLM on the host."""
+    from conftest import SHARED_MODELS
+    from test_plan_memory import assert_no_live_overlap
+
+    path = SHARED_MODELS / model
+    compiled = compile_model(path, memory="small")
+    assert compiled.plan.arena_bytes <= limit
+    blocks = _blocks(compiled)
+    assert any(b < 0 for b in blocks) and any(b > 0 for b in blocks), blocks
+    assert_no_live_overlap(compiled)
+    report = verify_model(path, samples=20, compiled=compiled, litert=False)
+    assert report.bit_exact, "\n".join(report.lines())
+
+
+@needs_m4
+@pytest.mark.parametrize("model, limit", ZOO_SMALL, ids=[m for m, _ in ZOO_SMALL])
+def test_zoo_small_turns_back_on_m4(model, limit, tmp_path):
+    from conftest import SHARED_MODELS
+
+    path = SHARED_MODELS / model
+    assert _m4_output(path, tmp_path) == tflm_output(path).tobytes().hex()
