@@ -13,17 +13,19 @@ every byte written so far sits below every input byte still to be read when
     W(t) < g + R(t)  for every t,  i.e.  g = max_t (W(t) + 1 - R(t))  (and g >= 0),
 rounded up to the arena alignment. That is sufficient for any kernel whose events are as
 modelled (it may give away a few bytes where the written bytes would also fit above the input's
-end). A kernel that walks its output from the end (a negative block, run backwards: modelled
-here, `backward`, but no kernel of runtime/ runs so yet) would take its input *below* its
-output instead: with W'(t) the lowest output byte written by events 0..t and R'(t) the highest
-input byte read after t,
+end). A kernel that walks its output from the end (a negative block, run backwards: the 1x1
+kernel's blocks of pixels and the depthwise kernels' blocks of rows from the last, the portable
+depthwise kernel's pixels from the last) takes its input *below* its output instead: with
+W'(t) the lowest output byte written by events 0..t and R'(t) the highest input byte read
+after t,
     g = min_t (W'(t) - 1 - R'(t))  (and g <= 0),
 rounded down. A chain of layers run in place all forwards moves down by each layer's g (its
-output starts g bytes lower than its input); alternately forwards and backwards it would stay
-where it is. Each kernel's order is stated where it is modelled below (and at the kernel in
-runtime/), and tests/test_overlap_kernels.py checks the real code against it on the host and on
-an emulated Cortex-M4: each layer at its planned offset computes TFLM's bytes, and 4 bytes
-closer it does not.
+output starts g bytes lower than its input); alternately forwards and backwards it stays where
+it is (the small memory mode offers both directions: compiler/ops/conv.py). Each kernel's order
+is stated where it is modelled below (and at the kernel in runtime/), and
+tests/test_overlap_kernels.py checks the real code against it on the host and on an emulated
+Cortex-M4: each layer at its planned offset computes TFLM's bytes, and 4 bytes closer it does
+not.
 
 Offsets are within one tensor, in bytes, batches included (NHWC, batch outermost, as the
 kernels walk them).

@@ -161,8 +161,14 @@ class _Chooser:
         return result[2], result[3]
 
     def smallest(self) -> dict[int, _Option]:
-        """Every step at its option of the smallest footprint (the most expensive)."""
-        return {i: opts[-1] for i, opts in self.options.items()}
+        """Every step at its option of the smallest footprint: the input closest to the output
+        (forwards or backwards), of those the most expensive."""
+        def footprint(k_option):
+            k, option = k_option
+            return (max((abs(g) for _, g in option.call.overlaps), default=0)
+                    if option.merge else float("inf"), -k)
+
+        return {i: min(enumerate(opts), key=footprint)[1] for i, opts in self.options.items()}
 
     def in_place_bound(self) -> int:
         return max(_unit_live_bytes(self.units(self.smallest()), len(self.model.steps)),

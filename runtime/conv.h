@@ -777,7 +777,11 @@ TINYC_INLINE void tinyc_conv_s8(const tinyc_conv_s8_params *p, const int8_t *inp
  * input is read again for every channel pair, so the output written over it must stay below
  * the block's first input byte until its last pair: the planner's offset covers that. With
  * pixel_block 0 (all pixels, the fastest: the constants of a channel pair are set up once) no
- * input byte may be overwritten before the last channel pair, and the layer runs apart. */
+ * input byte may be overwritten before the last channel pair, and the layer runs apart.
+ * pixel_block < 0 runs blocks of -pixel_block pixels from the last block to the first (each
+ * block in the order above): the input may then sit below the output (matmul_gap with a
+ * negative block), and a chain of in-place layers alternating the two directions stays where
+ * it is instead of moving down the arena by every layer's offset. */
 #define TINYC_CONV_1X1(NAME, R)                                                                \
   TINYC_ALWAYS_INLINE void NAME(const tinyc_conv_s8_params *p, const int8_t *R input,          \
                                 const int8_t *TINYC_RESTRICT filter, const int32_t *bias,      \
@@ -787,6 +791,16 @@ TINYC_INLINE void tinyc_conv_s8(const tinyc_conv_s8_params *p, const int8_t *inp
         tinyc_rq_mode(p->requant_fast, p->activation_min, p->activation_max), p->input_depth,  \
         p->output_depth);                                                                      \
     const int32_t pixels = p->batches * p->output_height * p->output_width;                    \
+    if (p->pixel_block < 0) { /* backwards: the blocks from the last (maybe short) one */     \
+      const int32_t block = -p->pixel_block;                                                   \
+      for (int32_t i = (pixels - 1) / block * block; i >= 0; i -= block) {                     \
+        const int32_t n = pixels - i < block ? pixels - i : block;                             \
+        tinyc_conv_matmul_mode_s8(p, input + i * p->input_depth, n, p->input_depth, filter,    \
+                                  bias, multiplier, shift, output + i * p->output_depth,       \
+                                  mode);                                                       \
+      }                                                                                        \
+      return;                                                                                  \
+    }                                                                                          \
     const int32_t block = p->pixel_block > 0 ? p->pixel_block : pixels;                        \
     for (int32_t i = 0; i < pixels; i += block) {                                              \
       const int32_t n = pixels - i < block ? pixels - i : block;                               \

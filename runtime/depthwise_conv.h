@@ -895,7 +895,9 @@ TINYC_ALWAYS_INLINE void tinyc_depthwise_3x3_body_s8(const tinyc_depthwise_conv_
  * constants are set up once per block); in each block the groups in order, and for each group
  * the block's pixels in raster order, every pixel's window read before its four bytes are
  * stored. That order lets the input share bytes with the output (compiler/overlap_order.py
- * depthwise_rows_gap): the rows a block writes over must have been read by every group. */
+ * depthwise_rows_gap): the rows a block writes over must have been read by every group.
+ * row_block < 0 (_rows_back): the same blocks from the bottom one up, the input below the
+ * output (depthwise_rows_gap with a negative block). */
 #define TINYC_DW_GROUPS_VARIANT(NAME, BODY, MODE)                                               \
   TINYC_NOINLINE void NAME(const tinyc_depthwise_conv_s8_params *p, const int8_t *input,        \
                            const int8_t *filter, const int32_t *bias, const int32_t *multiplier, \
@@ -925,12 +927,33 @@ TINYC_ALWAYS_INLINE void tinyc_depthwise_3x3_body_s8(const tinyc_depthwise_conv_
                y0, y1, MODE);                                                                   \
       }                                                                                         \
     }                                                                                           \
+  }                                                                                             \
+  /* row_block < 0: the images from the last, in each the blocks of -row_block rows from the  \
+   * bottom one up, each block in the order above: the input may sit below the output. */     \
+  TINYC_NOINLINE void NAME##_rows_back(const tinyc_depthwise_conv_s8_params *p,                 \
+                                       const int8_t *input, const int8_t *filter,               \
+                                       const int32_t *bias, const int32_t *multiplier,          \
+                                       const int8_t *shift, int8_t *output) {                   \
+    const int32_t taps = p->filter_height * p->filter_width, oh = p->output_height;             \
+    const int32_t rows = -p->row_block;                                                         \
+    for (int32_t b = p->batches - 1; b >= 0; --b) {                                             \
+      const int8_t *image = input + b * p->input_height * p->input_width * p->input_depth;      \
+      int8_t *out = output + b * oh * p->output_width * p->output_depth;                        \
+      for (int32_t y0 = (oh - 1) / rows * rows; y0 >= 0; y0 -= rows) {                          \
+        const int32_t y1 = oh - y0 < rows ? oh : y0 + rows;                                     \
+        for (int32_t c = 0; c < p->output_depth; c += 4)                                        \
+          BODY(p, image + c, filter + c * taps, bias + c, multiplier + c, shift + c, out + c,   \
+               y0, y1, MODE);                                                                   \
+      }                                                                                         \
+    }                                                                                           \
   }
 /* The variant of the layer's row_block (a constant where the params are). */
 #define TINYC_DW_CALL(NAME)                                                  \
   do {                                                                       \
     if (p->row_block > 0)                                                    \
       NAME##_rows(p, input, filter, bias, multiplier, shift, output);        \
+    else if (p->row_block < 0)                                               \
+      NAME##_rows_back(p, input, filter, bias, multiplier, shift, output);   \
     else                                                                     \
       NAME(p, input, filter, bias, multiplier, shift, output);               \
   } while (0)
@@ -944,9 +967,67 @@ TINYC_DW_GROUPS_VARIANT(tinyc_depthwise_group4_rqc_s8, tinyc_depthwise_group4_bo
                         TINYC_RQ_CLAMP)
 #endif
 
+/* tinyc_depthwise_conv_general_s8 backwards (row_block < 0: a layer the plan runs with its
+ * input below its output, compiler/overlap_order.py depthwise_pixel_gap backward): the images
+ * from the last, in each the output pixels from the last one to the first; a pixel's channels
+ * in the same order as forwards. Apart from the loops' direction, the same code. */
+TINYC_NOINLINE void tinyc_depthwise_conv_general_back_s8(const tinyc_depthwise_conv_s8_params *p,
+                                                   const int8_t *input,
+                                                   const int8_t *TINYC_RESTRICT filter,
+                                                   const int32_t *bias,
+                                                   const int32_t *multiplier,
+                                                   const int8_t *shift,
+                                                   int8_t *output) {
+#if defined(__GNUC__)
+  /* Where layers share constant arrays, gcc specializes the pixel function for them, and
+   * -Warray-bounds (in -Wall) then flags the four-channel loop's reads for a layer of fewer than
+   * 4 channels, a loop that never runs for it. An empty asm hides where the pointers come from. */
+  __asm__("" : "+r"(filter), "+r"(bias), "+r"(multiplier), "+r"(shift));
+#endif
+  const int32_t depth = p->input_depth;
+  const int32_t x_row = p->dilation_height * p->input_width * depth; /* between filter rows */
+  const int32_t row_bytes = p->output_width * p->output_depth;
+  for (int32_t b = p->batches - 1; b >= 0; --b) {
+    const int8_t *image = input + b * p->input_height * p->input_width * depth;
+    for (int32_t oy = p->output_height - 1; oy >= 0; --oy) {
+      const int32_t iy0 = oy * p->stride_height - p->pad_height;
+      int32_t fy0, fy1;
+      tinyc_depthwise_window(iy0, p->dilation_height, p->filter_height, p->input_height, &fy0,
+                             &fy1);
+      int8_t *row = output + (b * p->output_height + oy) * row_bytes;
+      for (int32_t ox = p->output_width - 1; ox >= 0; --ox) {
+        const int32_t ix0 = ox * p->stride_width - p->pad_width;
+        int32_t fx0, fx1;
+        tinyc_depthwise_window(ix0, p->dilation_width, p->filter_width, p->input_width, &fx0,
+                               &fx1);
+        tinyc_depthwise_taps t = {0, 0, p->dilation_width * depth, 0, 0};
+        const int8_t *x = image; /* not read when no tap is inside */
+        int32_t tap0 = 0;
+        if (fy1 > fy0 && fx1 > fx0) {
+          t.rows = fy1 - fy0;
+          t.cols = fx1 - fx0;
+          t.x_skip = x_row - t.cols * t.x_tap;
+          t.w_skip = p->filter_width - t.cols;
+          x += ((iy0 + fy0 * p->dilation_height) * p->input_width + ix0 +
+                fx0 * p->dilation_width) * depth;
+          tap0 = fy0 * p->filter_width + fx0;
+          if (p->filter_width == 1) { /* one filter column: its taps are one run down the rows */
+            t.cols = t.rows;
+            t.rows = 1;
+            t.x_tap = x_row;
+          }
+        }
+        tinyc_depthwise_pixel_s8(p, &t, x, tap0, filter, bias, multiplier, shift,
+                                 row + ox * p->output_depth);
+      }
+    }
+  }
+}
+
 /* Any filter size, stride, dilation, padding and depth multiplier. In place
  * (compiler/overlap_order.py depthwise_pixel_gap): output pixels in raster order; a pixel's
- * channels four at a time, then one at a time, each reading its taps before storing. */
+ * channels four at a time, then one at a time, each reading its taps before storing
+ * (row_block < 0: tinyc_depthwise_conv_general_back_s8 instead, tinyc_depthwise_conv_s8). */
 TINYC_INLINE void tinyc_depthwise_conv_general_s8(const tinyc_depthwise_conv_s8_params *p,
                                                    const int8_t *input,
                                                    const int8_t *TINYC_RESTRICT filter,
@@ -1024,7 +1105,10 @@ TINYC_ALWAYS_INLINE void tinyc_depthwise_conv_s8(const tinyc_depthwise_conv_s8_p
     return;
   }
 #endif
-  tinyc_depthwise_conv_general_s8(p, input, filter, bias, multiplier, shift, output);
+  if (p->row_block < 0) /* backwards (the input below the output): the pixels from the last */
+    tinyc_depthwise_conv_general_back_s8(p, input, filter, bias, multiplier, shift, output);
+  else
+    tinyc_depthwise_conv_general_s8(p, input, filter, bias, multiplier, shift, output);
 }
 
 TINYC_NAMESPACE_END

@@ -84,3 +84,26 @@ def test_depthwise_words_bit_exact(c, tmp_path):
         (want,) = tflm([sample])
         (got,) = model.run([sample])
         assert got == np.asarray(want).tobytes()
+
+
+def test_depthwise_words_backwards_in_kws_small(tmp_path):
+    """kws in the small memory mode runs depthwise layers backwards (a negative row_block, the
+    input below the output: the portable kernel's pixels from the last one): the word loops in
+    that order, bit-exact."""
+    from conftest import SHARED_MODELS
+
+    path = SHARED_MODELS / "kws_ref_model.tflite"
+    compiled = compile_model(path, memory="small")
+    assert any(dict(c.params).get("row_block", 0) < 0 for c in compiled.model.calls)
+    files = {name: ("#define TINYC_DW_WORDS 1\n" + text if name.endswith(".cpp") else text)
+             for name, text in compiled.files.items()}
+    model = build_host_model(files, compiled.name)
+    graph = read_model(path)
+    x = graph.tensor(graph.inputs[0])
+    tflm = tflm_runner(path, 1)
+    rng = np.random.default_rng(5)
+    for _ in range(6):
+        sample = rng.integers(-128, 127, x.shape, endpoint=True, dtype=np.int8)
+        (want,) = tflm([sample])
+        (got,) = model.run([sample])
+        assert got == np.asarray(want).tobytes()

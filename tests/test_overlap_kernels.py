@@ -58,6 +58,23 @@ CASES = [
           zero_points=(-128, 0)), None, "auto"),
     (Conv("conv", I8, (1, 12, 12, 3), channels=8, stride=(2, 2), zero_points=(-128, -128)),
      None, "never"),
+    # backwards (a negative block: the blocks from the last, the input below the output)
+    (Conv("conv", I8, (1, 12, 12, 8), filter_hw=(1, 1), channels=16, zero_points=(-128, 3)),
+     -2, "auto"),
+    (Conv("conv", I8, (1, 10, 5, 16), filter_hw=(1, 1), channels=16, zero_points=(-128, -128),
+          activation="RELU"), -2, "auto"),
+    (Conv("conv", I8, (1, 12, 12, 16), filter_hw=(1, 1), channels=8, zero_points=(5, -7)),
+     -6, "auto"),  # contraction
+    (Conv("conv", I8, (1, 7, 7, 4), filter_hw=(1, 1), channels=7, zero_points=(0, 0)),
+     -4, "auto"),  # odd channels, odd pixels: a short last block, run first
+    (Conv("conv", I8, (2, 5, 3, 8), filter_hw=(1, 1), channels=8, zero_points=(1, 0)),
+     -4, "auto"),  # two images
+    (Conv("depthwise", I8, (1, 10, 6, 16), channels=1, zero_points=(-128, -128)), -1, "auto"),
+    (Conv("depthwise", I8, (1, 12, 12, 8), channels=1, stride=(2, 2), zero_points=(-128, 0)),
+     -2, "auto"),
+    (Conv("depthwise", I8, (1, 8, 8, 8), filter_hw=(5, 5), channels=1, zero_points=(-128, 4),
+          activation="RELU6"), -3, "auto"),
+    (Conv("depthwise", I8, (2, 7, 5, 8), channels=1, zero_points=(3, -2)), -2, "auto"),
 ]
 
 IDS = [f"{c.id}-block{b}-{s}" for c, b, s in CASES]
@@ -68,6 +85,12 @@ def _block_of(call) -> int | None:
     return p.get("pixel_block") if "pixel_block" in p else p.get("row_block")
 
 
+def _closer(gap: int, shrink: int) -> int:
+    """The offset `shrink` bytes closer to the output's start (an input below the output, a
+    negative offset, moves up)."""
+    return gap + shrink if gap < 0 else gap - shrink
+
+
 def _forced(monkeypatch, block, shrink: int = 0):
     """Only the variant of `block` (none for None), its offsets `shrink` bytes smaller; the
     calls as lowered also `shrink` bytes smaller when block is None."""
@@ -76,7 +99,7 @@ def _forced(monkeypatch, block, shrink: int = 0):
             if block is None:
                 return ()
             return tuple(replace(v, call=replace(v.call, overlaps=tuple(
-                (t, g - shrink) for t, g in v.call.overlaps)), free=True)
+                (t, _closer(g, shrink)) for t, g in v.call.overlaps)), free=True)
                 for v in provider(graph, call) if _block_of(v.call) == block)
         monkeypatch.setitem(variants.PROVIDERS, function, only)
     if block is None and shrink:
@@ -158,8 +181,9 @@ def _m4_output(path, tmp_path, memory="small", scratch="auto") -> str:
     return json.loads(result.stdout)["output_hex"][0][0]
 
 
-M4_CASES = [CASES[i] for i in (0, 2, 5, 6, 10)]
-M4_IDS = [IDS[i] for i in (0, 2, 5, 6, 10)]
+M4_PICKS = (0, 2, 5, 6, 10) + tuple(i for i, (_, b, _) in enumerate(CASES) if b and b < 0)
+M4_CASES = [CASES[i] for i in M4_PICKS]
+M4_IDS = [IDS[i] for i in M4_PICKS]
 
 
 @needs_m4
@@ -189,3 +213,71 @@ def test_forcing_is_not_vacuous(tmp_path):
     c, _, _ = CASES[0]
     compiled = compile_graph(read_model(write_model(c, tmp_path)), "g", memory="small")
     assert compiled.plan.arena_bytes < compiled.plan.liveness_bound
+
+
+@pytest.mark.parametrize("shrink", [0, 4])
+@pytest.mark.parametrize("c", [
+    Conv("depthwise", I8, (1, 10, 6, 16), channels=1, zero_points=(-128, -128)),
+    Conv("depthwise", I8, (2, 7, 5, 8), channels=1, stride=(2, 2), zero_points=(3, -2)),
+    Conv("depthwise", I8, (1, 8, 8, 8), filter_hw=(5, 5), channels=1, zero_points=(-128, 4)),
+], ids=["3x3", "stride2-batch2", "5x5"])
+def test_portable_depthwise_backwards_on_host(c, shrink, tmp_path, monkeypatch):
+    """The portable depthwise kernel (the host's) backwards, at its own offset
+    (depthwise_pixel_gap backward: the pixels from the last one): TFLM's bytes, and an offset 4
+    bytes closer is caught."""
+    from tinyc.overlap_order import Geometry, depthwise_pixel_gap
+
+    path = write_model(c, tmp_path)
+    provider = variants.PROVIDERS["tinyc_depthwise_conv_s8"]
+
+    def only(graph, call):
+        out = []
+        for v in provider(graph, call):
+            if _block_of(v.call) == -1:
+                p = dict(v.call.params)
+                gap = depthwise_pixel_gap(Geometry.of(p), p["depth_multiplier"], backward=True)
+                assert gap < 0
+                out.append(replace(v, free=True, call=replace(v.call, overlaps=tuple(
+                    (t, _closer(gap, shrink)) for t, _ in v.call.overlaps))))
+        return tuple(out)
+
+    monkeypatch.setitem(variants.PROVIDERS, "tinyc_depthwise_conv_s8", only)
+    compiled = _compile_in_place(path, -1, "auto")
+    assert compiled.plan.offsets[compiled.model.graph.inputs[0]] < compiled.plan.offsets[
+        compiled.model.graph.outputs[0]]
+    report = verify_model(path, samples=8, compiled=compiled, litert=False)
+    assert report.bit_exact == (shrink == 0), "\n".join(report.lines())
+
+
+ZOO_SMALL = [("kws_ref_model.tflite", 9_000), ("str_ww_ref_model.tflite", 3_664)]
+
+
+def _blocks(compiled) -> list[int]:
+    return [b for b in (_block_of(c) for c in compiled.model.calls) if b]
+
+
+@pytest.mark.parametrize("model, limit", ZOO_SMALL, ids=[m for m, _ in ZOO_SMALL])
+def test_zoo_small_turns_back_on_host(model, limit):
+    """kws's chain of depthwise + 1x1 pairs in the small mode: layers run forwards and backwards
+    (negative blocks), so the chain does not drift down the arena (issue 14: kws at most 9,000
+    bytes); bit-exact with TFLM on the host."""
+    from conftest import SHARED_MODELS
+    from test_plan_memory import assert_no_live_overlap
+
+    path = SHARED_MODELS / model
+    compiled = compile_model(path, memory="small")
+    assert compiled.plan.arena_bytes <= limit
+    blocks = _blocks(compiled)
+    assert any(b < 0 for b in blocks) and any(b > 0 for b in blocks), blocks
+    assert_no_live_overlap(compiled)
+    report = verify_model(path, samples=20, compiled=compiled, litert=False)
+    assert report.bit_exact, "\n".join(report.lines())
+
+
+@needs_m4
+@pytest.mark.parametrize("model, limit", ZOO_SMALL, ids=[m for m, _ in ZOO_SMALL])
+def test_zoo_small_turns_back_on_m4(model, limit, tmp_path):
+    from conftest import SHARED_MODELS
+
+    path = SHARED_MODELS / model
+    assert _m4_output(path, tmp_path) == tflm_output(path).tobytes().hex()

@@ -196,10 +196,15 @@ def conv_1x1_variants(graph: Graph, call: KernelCall) -> tuple[Variant, ...]:
         if block % 2:
             continue
         cost = (-(-pixels // block) - 1) * pairs * MATMUL_BLOCK
-        params = tuple((f, block if f == "pixel_block" else v) for f, v in call.params)
-        variants.append(Variant(
-            replace(call, params=params, overlaps=((x, matmul_gap(pixels, k, channels, block)),)),
-            cost, cost <= FAST_OVERHEAD * base))
+        # Forwards (the input inside the output's end) and backwards (a negative block: the
+        # blocks from the last to the first, the input below the output's start), so that a
+        # chain of in-place layers can turn back instead of drifting one way. Backwards only
+        # in the small memory mode: the fast mode's plans stay as they are.
+        for signed, free in ((block, cost <= FAST_OVERHEAD * base), (-block, False)):
+            params = tuple((f, signed if f == "pixel_block" else v) for f, v in call.params)
+            gap = matmul_gap(pixels, k, channels, signed)
+            variants.append(Variant(replace(call, params=params, overlaps=((x, gap),)), cost,
+                                    free))
     return tuple(variants)
 
 
@@ -224,12 +229,19 @@ def depthwise_variants(graph: Graph, call: KernelCall) -> tuple[Variant, ...]:
             * (DW_PIXEL + DW_PIXEL_PER_TAP * taps))
     x = call.op.inputs[0]
     variants = []
+    below = depthwise_pixel_gap(geometry, p["depth_multiplier"], backward=True)
     for rows in _block_sizes(p["output_height"], 1):
         cost = p["batches"] * (-(-p["output_height"] // rows) - 1) * groups * DW_BLOCK
         params = tuple((f, rows if f == "row_block" else v) for f, v in call.params)
         gap = max(depthwise_rows_gap(geometry, rows), pixel)
         variants.append(Variant(replace(call, params=params, overlaps=((x, gap),)), cost,
                                 cost <= FAST_OVERHEAD * base))
+        # Backwards (a negative row_block: the blocks from the bottom one up, and the portable
+        # kernel's pixels from the last one): the input below the output. Small mode only.
+        params = tuple((f, -rows if f == "row_block" else v) for f, v in call.params)
+        gap = min(depthwise_rows_gap(geometry, -rows), below)
+        variants.append(Variant(replace(call, params=params, overlaps=((x, gap),)), cost,
+                                False))
     return tuple(variants)
 
 
