@@ -161,3 +161,18 @@ def test_the_overlap_check_catches_a_bad_plan():
     squashed = dataclasses.replace(compiled.plan, offsets=dict.fromkeys(compiled.plan.offsets, 0))
     with pytest.raises(AssertionError):
         assert_no_live_overlap(dataclasses.replace(compiled, plan=squashed))
+
+
+def test_nothing_runs_in_place_where_it_saves_no_arena():
+    """kws in the default mode: its arena is the liveness bound with or without in-place
+    kernels, so every call runs as lowered (no blocked variants, no restrict-free twins: their
+    code would cost flash and time for nothing)."""
+    from tinyc.pipeline import compile_model
+
+    compiled = compile_model(SHARED_MODELS / "kws_ref_model.tflite")
+    assert compiled.plan.arena_bytes == compiled.plan.liveness_bound == 16000
+    assert compiled.plan.calls == {}
+    source = compiled.files["kws_ref_model.cpp"]
+    assert "in_place" not in source and "/* row_block */" in source
+    assert all(line.strip() == "0, /* row_block */" for line in source.splitlines()
+               if "/* row_block */" in line)
