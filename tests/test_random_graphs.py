@@ -36,7 +36,8 @@ clamped by the fused activation) times a random factor, so requantization multip
 and outputs are neither constant nor all saturated: the test asserts that outputs vary across
 inputs on most examples.
 
-Examples alternate between the planner's --scratch policies (auto, always, never). A model TFLM
+Examples alternate between the planner's --scratch policies (auto, always, never) and,
+by the model's hash, its memory modes (fast, small: outputs over consumed inputs). A model TFLM
 rejects is a generator bug and fails the test (beware: TFLM's conv Prepare crashes the process on
 an omitted bias written as input -1, so CONV_2D/DEPTHWISE_CONV_2D without bias have two inputs;
 RSQRT only reads tensors that cannot hold a value below their zero point, where TFLM's Eval
@@ -76,6 +77,7 @@ from hypothesis import strategies as st
 
 from tinyc.ops import Alias
 from tinyc.pipeline import compile_model
+from tinyc.plan_memory import MEMORY_MODES
 from tinyc.verify.build import build_host_model
 from tinyc.verify.tflm_memory import capture_fd2
 
@@ -1784,9 +1786,11 @@ def run_case(case: Case, scratch: str, stats: Stats) -> set[str]:
         path = Path(tmp) / "random_graph.tflite"
         path.write_bytes(case.model)
         # what is left if TFLM aborts the process (then the folder is not removed)
-        (Path(tmp) / "case.txt").write_text(f"{case!r}\n--scratch {scratch}\n")
+        # both memory modes, half the examples each (by the model's hash: deterministic)
+        memory = MEMORY_MODES[hashlib.sha256(case.model).digest()[8] % len(MEMORY_MODES)]
+        (Path(tmp) / "case.txt").write_text(f"{case!r}\n--scratch {scratch} --memory {memory}\n")
         interpreter = tflm_interpreter(path, case)
-        compiled = compile_model(path, scratch=scratch)
+        compiled = compile_model(path, scratch=scratch, memory=memory)
         host = build_host_model(compiled.files, compiled.name)
         graph = compiled.model.graph
         specs = [(graph.tensor(t).shape, DTYPES[graph.tensor(t).dtype][0]) for t in graph.inputs]
@@ -1806,7 +1810,8 @@ def run_case(case: Case, scratch: str, stats: Stats) -> set[str]:
                 dtype = DTYPES[tensor.dtype][0]
                 want = np.ascontiguousarray(want, dtype)
                 if got != want.tobytes():
-                    _report_mismatch(case, scratch, number, inputs, k, tensor, got, want)
+                    _report_mismatch(case, f"{scratch} --memory {memory}", number, inputs, k,
+                                     tensor, got, want)
                 if number >= 2:
                     seen[k].add(got)
                 if np.issubdtype(dtype, np.integer):
@@ -1818,7 +1823,16 @@ def run_case(case: Case, scratch: str, stats: Stats) -> set[str]:
     stats.varied += all(len(s) > 1 for s in seen)
     if not all(len(s) > 1 for s in seen):
         stats.constant.append(f"{[len(s) > 1 for s in seen]} {case!r}")
-    return compiled_tags(case, compiled.model)
+    return compiled_tags(case, compiled.model) | memory_tags(compiled.plan)
+
+
+def memory_tags(plan) -> set[str]:
+    """Whether outputs overwrote consumed inputs (the arena below the liveness bound)."""
+    tags = {f"compiler:memory-{plan.memory}"}
+    if plan.arena_bytes < plan.liveness_bound:
+        tags |= {"compiler:below-liveness-bound",
+                 f"compiler:below-liveness-bound:{plan.memory}"}
+    return tags
 
 
 def compiled_tags(case: Case, model) -> set[str]:
@@ -1874,7 +1888,10 @@ def check_random_graph(case: Case, scratch: str) -> None:
 
 def assert_not_vacuous(stats: Stats, expected_kinds: set[str], examples: int,
                        compiler_tags=("compiler:round-trip-removed", "compiler:view-at-offset",
-                                      "round-trip:blocked")) -> None:
+                                      "round-trip:blocked", "compiler:memory-fast",
+                                      "compiler:memory-small",
+                                      "compiler:below-liveness-bound:fast",
+                                      "compiler:below-liveness-bound:small")) -> None:
     assert stats.examples >= examples, stats.summary()
     # non-vacuity: the generator's quantization keeps outputs input-dependent
     assert stats.varied >= 0.75 * stats.examples, (
