@@ -267,7 +267,7 @@ TINYC_NOINLINE void tinyc_fc_output_s8(const tinyc_fully_connected_s8_params *p,
 
 /* filter: the compiler's layout (see the top); bias: with the input offset folded in;
  * multiplier/shift: output_depth of each, or 1 when per_channel is 0. */
-TINYC_INLINE void tinyc_fully_connected_s8(const tinyc_fully_connected_s8_params *p,
+TINYC_ALWAYS_INLINE void tinyc_fully_connected_s8(const tinyc_fully_connected_s8_params *p,
                                             const int8_t *TINYC_RESTRICT input,
                                             const int8_t *TINYC_RESTRICT filter,
                                             const int32_t *bias, const int32_t *multiplier,
