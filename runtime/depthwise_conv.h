@@ -967,59 +967,71 @@ TINYC_DW_GROUPS_VARIANT(tinyc_depthwise_group4_rqc_s8, tinyc_depthwise_group4_bo
                         TINYC_RQ_CLAMP)
 #endif
 
+/* One output pixel of tinyc_depthwise_conv_general_s8 (either direction): its window clipped
+ * to the image (rows fy0..fy1 of the filter, computed once per output row), its taps read, its
+ * channels stored at `out`. */
+TINYC_ALWAYS_INLINE void tinyc_depthwise_general_pixel_s8(
+    const tinyc_depthwise_conv_s8_params *p, const int8_t *image, int32_t iy0, int32_t fy0,
+    int32_t fy1, int32_t ox, const int8_t *filter, const int32_t *bias,
+    const int32_t *multiplier, const int8_t *shift, int8_t *out) {
+  const int32_t depth = p->input_depth;
+  const int32_t x_row = p->dilation_height * p->input_width * depth; /* between filter rows */
+  const int32_t ix0 = ox * p->stride_width - p->pad_width;
+  int32_t fx0, fx1;
+  tinyc_depthwise_window(ix0, p->dilation_width, p->filter_width, p->input_width, &fx0, &fx1);
+  tinyc_depthwise_taps t = {0, 0, p->dilation_width * depth, 0, 0};
+  const int8_t *x = image; /* not read when no tap is inside */
+  int32_t tap0 = 0;
+  if (fy1 > fy0 && fx1 > fx0) {
+    t.rows = fy1 - fy0;
+    t.cols = fx1 - fx0;
+    t.x_skip = x_row - t.cols * t.x_tap;
+    t.w_skip = p->filter_width - t.cols;
+    x += ((iy0 + fy0 * p->dilation_height) * p->input_width + ix0 + fx0 * p->dilation_width) *
+         depth;
+    tap0 = fy0 * p->filter_width + fx0;
+    if (p->filter_width == 1) { /* one filter column: its taps are one run down the rows */
+      t.cols = t.rows;
+      t.rows = 1;
+      t.x_tap = x_row;
+    }
+  }
+  tinyc_depthwise_pixel_s8(p, &t, x, tap0, filter, bias, multiplier, shift, out);
+}
+
+/* Where layers share constant arrays, gcc specializes the pixel function for them, and
+ * -Warray-bounds (in -Wall) then flags the four-channel loop's reads for a layer of fewer than
+ * 4 channels, a loop that never runs for it. An empty asm hides where the pointers come from. */
+#if defined(__GNUC__)
+#define TINYC_DW_HIDE_ARRAYS() \
+  __asm__("" : "+r"(filter), "+r"(bias), "+r"(multiplier), "+r"(shift))
+#else
+#define TINYC_DW_HIDE_ARRAYS() ((void)0)
+#endif
+
 /* tinyc_depthwise_conv_general_s8 backwards (row_block < 0: a layer the plan runs with its
  * input below its output, compiler/overlap_order.py depthwise_pixel_gap backward): the images
  * from the last, in each the output pixels from the last one to the first; a pixel's channels
- * in the same order as forwards. Apart from the loops' direction, the same code. */
+ * in the same order as forwards. */
 TINYC_NOINLINE void tinyc_depthwise_conv_general_back_s8(const tinyc_depthwise_conv_s8_params *p,
-                                                   const int8_t *input,
-                                                   const int8_t *TINYC_RESTRICT filter,
-                                                   const int32_t *bias,
-                                                   const int32_t *multiplier,
-                                                   const int8_t *shift,
-                                                   int8_t *output) {
-#if defined(__GNUC__)
-  /* Where layers share constant arrays, gcc specializes the pixel function for them, and
-   * -Warray-bounds (in -Wall) then flags the four-channel loop's reads for a layer of fewer than
-   * 4 channels, a loop that never runs for it. An empty asm hides where the pointers come from. */
-  __asm__("" : "+r"(filter), "+r"(bias), "+r"(multiplier), "+r"(shift));
-#endif
-  const int32_t depth = p->input_depth;
-  const int32_t x_row = p->dilation_height * p->input_width * depth; /* between filter rows */
+                                                          const int8_t *input,
+                                                          const int8_t *TINYC_RESTRICT filter,
+                                                          const int32_t *bias,
+                                                          const int32_t *multiplier,
+                                                          const int8_t *shift, int8_t *output) {
+  TINYC_DW_HIDE_ARRAYS();
   const int32_t row_bytes = p->output_width * p->output_depth;
   for (int32_t b = p->batches - 1; b >= 0; --b) {
-    const int8_t *image = input + b * p->input_height * p->input_width * depth;
+    const int8_t *image = input + b * p->input_height * p->input_width * p->input_depth;
     for (int32_t oy = p->output_height - 1; oy >= 0; --oy) {
       const int32_t iy0 = oy * p->stride_height - p->pad_height;
       int32_t fy0, fy1;
       tinyc_depthwise_window(iy0, p->dilation_height, p->filter_height, p->input_height, &fy0,
                              &fy1);
       int8_t *row = output + (b * p->output_height + oy) * row_bytes;
-      for (int32_t ox = p->output_width - 1; ox >= 0; --ox) {
-        const int32_t ix0 = ox * p->stride_width - p->pad_width;
-        int32_t fx0, fx1;
-        tinyc_depthwise_window(ix0, p->dilation_width, p->filter_width, p->input_width, &fx0,
-                               &fx1);
-        tinyc_depthwise_taps t = {0, 0, p->dilation_width * depth, 0, 0};
-        const int8_t *x = image; /* not read when no tap is inside */
-        int32_t tap0 = 0;
-        if (fy1 > fy0 && fx1 > fx0) {
-          t.rows = fy1 - fy0;
-          t.cols = fx1 - fx0;
-          t.x_skip = x_row - t.cols * t.x_tap;
-          t.w_skip = p->filter_width - t.cols;
-          x += ((iy0 + fy0 * p->dilation_height) * p->input_width + ix0 +
-                fx0 * p->dilation_width) * depth;
-          tap0 = fy0 * p->filter_width + fx0;
-          if (p->filter_width == 1) { /* one filter column: its taps are one run down the rows */
-            t.cols = t.rows;
-            t.rows = 1;
-            t.x_tap = x_row;
-          }
-        }
-        tinyc_depthwise_pixel_s8(p, &t, x, tap0, filter, bias, multiplier, shift,
-                                 row + ox * p->output_depth);
-      }
+      for (int32_t ox = p->output_width - 1; ox >= 0; --ox)
+        tinyc_depthwise_general_pixel_s8(p, image, iy0, fy0, fy1, ox, filter, bias, multiplier,
+                                         shift, row + ox * p->output_depth);
     }
   }
 }
@@ -1035,45 +1047,17 @@ TINYC_INLINE void tinyc_depthwise_conv_general_s8(const tinyc_depthwise_conv_s8_
                                                    const int32_t *multiplier,
                                                    const int8_t *shift,
                                                    int8_t *output) {
-#if defined(__GNUC__)
-  /* Where layers share constant arrays, gcc specializes the pixel function for them, and
-   * -Warray-bounds (in -Wall) then flags the four-channel loop's reads for a layer of fewer than
-   * 4 channels, a loop that never runs for it. An empty asm hides where the pointers come from. */
-  __asm__("" : "+r"(filter), "+r"(bias), "+r"(multiplier), "+r"(shift));
-#endif
-  const int32_t depth = p->input_depth;
-  const int32_t x_row = p->dilation_height * p->input_width * depth; /* between filter rows */
+  TINYC_DW_HIDE_ARRAYS();
   for (int32_t b = 0; b < p->batches; ++b) {
-    const int8_t *image = input + b * p->input_height * p->input_width * depth;
+    const int8_t *image = input + b * p->input_height * p->input_width * p->input_depth;
     for (int32_t oy = 0; oy < p->output_height; ++oy) {
       const int32_t iy0 = oy * p->stride_height - p->pad_height;
       int32_t fy0, fy1;
       tinyc_depthwise_window(iy0, p->dilation_height, p->filter_height, p->input_height, &fy0,
                              &fy1);
-      for (int32_t ox = 0; ox < p->output_width; ++ox, output += p->output_depth) {
-        const int32_t ix0 = ox * p->stride_width - p->pad_width;
-        int32_t fx0, fx1;
-        tinyc_depthwise_window(ix0, p->dilation_width, p->filter_width, p->input_width, &fx0,
-                               &fx1);
-        tinyc_depthwise_taps t = {0, 0, p->dilation_width * depth, 0, 0};
-        const int8_t *x = image; /* not read when no tap is inside */
-        int32_t tap0 = 0;
-        if (fy1 > fy0 && fx1 > fx0) {
-          t.rows = fy1 - fy0;
-          t.cols = fx1 - fx0;
-          t.x_skip = x_row - t.cols * t.x_tap;
-          t.w_skip = p->filter_width - t.cols;
-          x += ((iy0 + fy0 * p->dilation_height) * p->input_width + ix0 +
-                fx0 * p->dilation_width) * depth;
-          tap0 = fy0 * p->filter_width + fx0;
-          if (p->filter_width == 1) { /* one filter column: its taps are one run down the rows */
-            t.cols = t.rows;
-            t.rows = 1;
-            t.x_tap = x_row;
-          }
-        }
-        tinyc_depthwise_pixel_s8(p, &t, x, tap0, filter, bias, multiplier, shift, output);
-      }
+      for (int32_t ox = 0; ox < p->output_width; ++ox, output += p->output_depth)
+        tinyc_depthwise_general_pixel_s8(p, image, iy0, fy0, fy1, ox, filter, bias, multiplier,
+                                         shift, output);
     }
   }
 }

