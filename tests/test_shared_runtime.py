@@ -246,3 +246,36 @@ def test_library_layout_depends_on_the_runtime_library(program, tmp_path):
     result = subprocess.run([cmake, "-S", str(source), "-B", str(tmp_path / "build2"),
                              *generator], capture_output=True, text=True)
     assert result.returncode != 0 and "compiled with --shared-runtime" in result.stderr
+
+
+def test_models_of_both_roundings_share_one_runtime_folder(program, tmp_path):
+    """kws with --rounding single and vww with the default double rounding, one runtime folder,
+    one program: the inline kernels of the two roundings sit in two namespaces (no ODR clash, no
+    model running the other's arithmetic): kws gives LiteRT's bytes, vww TFLM's."""
+    from tinyc.verify.compare import litert_runner, tflm_runner
+
+    kws, vww = MODELS["kws_ref_model"], MODELS["vww_96_int8"]
+    mixed = tmp_path / "mixed"
+    for name, model, rounding in (("kws_ref_model", kws, "single"),
+                                  ("vww_96_int8", vww, "double")):
+        result = run_tinyc("compile", str(model), "-o", str(mixed / name), "--shared-runtime",
+                           "--rounding", rounding)
+        assert result.returncode == 0, result.stderr
+    exe = tmp_path / "app"
+    checked([tool("g++"), *WARNINGS, "-O2", f"-I{program / 'runtime'}",
+             *[f"-I{mixed / n}" for n in MODELS], str(program / "main.cpp"),
+             *[str(mixed / n / f"{n}.cpp") for n in MODELS], "-o", str(exe)])
+    rng = np.random.default_rng(11)
+    single, double = litert_runner(kws, reference=False), tflm_runner(vww, 1)
+    tflm_kws = tflm_runner(kws, 1)
+    differs = 0
+    for sample in range(40):  # until a sample on which the two roundings differ (1 in 5)
+        x = rng.integers(-128, 128, size=_input_shape(kws), dtype=np.int8)
+        y = rng.integers(-128, 128, size=_input_shape(vww), dtype=np.int8)
+        out = checked([str(exe)], input=x.tobytes() + y.tobytes()).stdout
+        want_kws = np.asarray(single([x])[0], np.int8).tobytes()
+        assert out == want_kws + double([y])[0].tobytes(), sample
+        differs += want_kws != tflm_kws([x])[0].tobytes()
+        if differs >= 2 and sample >= 4:
+            break
+    assert differs >= 2  # samples on which kws's roundings differ: the test tells them apart
