@@ -266,15 +266,15 @@ def _compile(args: argparse.Namespace) -> int:
 
 
 def _runtime(args: argparse.Namespace) -> int:
+    from . import write_files
     from .library import runtime_library_files
-    from .write_files import RUNTIME_DIR, runtime_id, shared_runtime_files, write_folder
 
-    files = shared_runtime_files()
+    files = write_files.shared_runtime_files()
     if args.library:
         files = runtime_library_files(files)
-    write_folder(files, args.output)
-    headers = sum(p.endswith(".h") and f"{RUNTIME_DIR}/" in p for p in files) - 1  # - the id
-    print(f"{args.output}: tinyc runtime {runtime_id()} ({headers} kernel headers)")
+    write_files.write_folder(files, args.output)
+    print(f"{args.output}: tinyc runtime {write_files.runtime_id()} "
+          f"({len(write_files.runtime_headers_shipped())} kernel headers)")
     return 0
 
 

@@ -55,29 +55,35 @@ CASES = [
 ]
 
 
-def build_words(path, tmp_path):
-    """The model compiled, built on the host with TINYC_DW_WORDS defined (the Xtensa loops)."""
-    compiled = compile_model(path)
+def build_words(compiled):
+    """The compiled model built on the host with TINYC_DW_WORDS defined (the Xtensa loops)."""
     files = {name: ("#define TINYC_DW_WORDS 1\n" + text if name.endswith(".cpp") else text)
              for name, text in compiled.files.items()}
     assert any(name.endswith(".cpp") for name in files)
     return build_host_model(files, compiled.name)
 
 
-@pytest.mark.parametrize("c", CASES, ids=lambda c: c.id)
-def test_depthwise_words_bit_exact(c, tmp_path):
-    path = write_model(c, tmp_path)
-    assert_conv_varied(path)
-    model = build_words(path, tmp_path)
+def assert_random_samples_match_tflm(path, model, samples=6):
+    """`samples` random int8 inputs (seed 5): every output byte equal to TFLM's. Returns the
+    input tensor and the TFLM runner, for further samples."""
     graph = read_model(path)
     x = graph.tensor(graph.inputs[0])
     tflm = tflm_runner(path, 1)
     rng = np.random.default_rng(5)
-    for _ in range(6):
+    for _ in range(samples):
         sample = rng.integers(-128, 127, x.shape, endpoint=True, dtype=np.int8)
         (want,) = tflm([sample])
         (got,) = model.run([sample])
         assert got == np.asarray(want).tobytes()
+    return x, tflm
+
+
+@pytest.mark.parametrize("c", CASES, ids=lambda c: c.id)
+def test_depthwise_words_bit_exact(c, tmp_path):
+    path = write_model(c, tmp_path)
+    assert_conv_varied(path)
+    model = build_words(compile_model(path))
+    x, tflm = assert_random_samples_match_tflm(path, model)
     # the extremes of the input range, where x - zp reaches +-255
     for value in (-128, 127):
         sample = np.full(x.shape, value, np.int8)
@@ -86,7 +92,7 @@ def test_depthwise_words_bit_exact(c, tmp_path):
         assert got == np.asarray(want).tobytes()
 
 
-def test_depthwise_words_backwards_in_kws_small(tmp_path):
+def test_depthwise_words_backwards_in_kws_small():
     """kws in the small memory mode runs depthwise layers backwards (a negative row_block, the
     input below the output: the portable kernel's pixels from the last one): the word loops in
     that order, bit-exact."""
@@ -95,15 +101,4 @@ def test_depthwise_words_backwards_in_kws_small(tmp_path):
     path = SHARED_MODELS / "kws_ref_model.tflite"
     compiled = compile_model(path, memory="small")
     assert any(dict(c.params).get("row_block", 0) < 0 for c in compiled.model.calls)
-    files = {name: ("#define TINYC_DW_WORDS 1\n" + text if name.endswith(".cpp") else text)
-             for name, text in compiled.files.items()}
-    model = build_host_model(files, compiled.name)
-    graph = read_model(path)
-    x = graph.tensor(graph.inputs[0])
-    tflm = tflm_runner(path, 1)
-    rng = np.random.default_rng(5)
-    for _ in range(6):
-        sample = rng.integers(-128, 127, x.shape, endpoint=True, dtype=np.int8)
-        (want,) = tflm([sample])
-        (got,) = model.run([sample])
-        assert got == np.asarray(want).tobytes()
+    assert_random_samples_match_tflm(path, build_words(compiled))

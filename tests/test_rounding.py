@@ -217,8 +217,6 @@ ROUNDING_SENSITIVE = ["FULLY_CONNECTED", "CONV_2D", "DEPTHWISE_CONV_2D", "MUL"]
 
 @pytest.mark.parametrize("kind", SINGLE_EXACT)
 def test_single_op_single_rounding_matches_litert(tmp_path, kind):
-    if kind == "DEPTHWISE_CONV_2D" and not _depthwise_follows_rounding():
-        pytest.skip("runtime/depthwise_conv.h does not honour TINYC_SINGLE_ROUNDING yet")
     path = tmp_path / f"{kind}.tflite"
     path.write_bytes(op_model(kind))
     assert agreement(path, "single", litert_default(path), 30) == 30
@@ -227,8 +225,6 @@ def test_single_op_single_rounding_matches_litert(tmp_path, kind):
 
 @pytest.mark.parametrize("kind", ROUNDING_SENSITIVE)
 def test_single_op_models_tell_the_roundings_apart(tmp_path, kind):
-    if kind == "DEPTHWISE_CONV_2D" and not _depthwise_follows_rounding():
-        pytest.skip("runtime/depthwise_conv.h does not honour TINYC_SINGLE_ROUNDING yet")
     path = tmp_path / f"{kind}.tflite"
     path.write_bytes(op_model(kind))
     assert agreement(path, "single", tflm_runner(path, 1), 30) < 30
@@ -238,17 +234,9 @@ def test_single_op_models_tell_the_roundings_apart(tmp_path, kind):
 # ---------------------------------------------------------------------------- zoo models
 
 
-def _depthwise_follows_rounding() -> bool:
-    """runtime/depthwise_conv.h's own double-rounding requantization must honour
-    TINYC_SINGLE_ROUNDING for models with depthwise layers (kws, vww)."""
-    return "TINYC_SINGLE_ROUNDING" in (RUNTIME / "depthwise_conv.h").read_text()
-
-
 @pytest.mark.parametrize("name", ["hello_world_int8.tflite", "ad01_int8.tflite",
                                   "kws_ref_model.tflite", "vww_96_int8.tflite"])
 def test_zoo_single_rounding_bit_exact_with_litert(name):
-    if name in ("kws_ref_model.tflite", "vww_96_int8.tflite") and not _depthwise_follows_rounding():
-        pytest.skip("runtime/depthwise_conv.h does not honour TINYC_SINGLE_ROUNDING yet")
     report = verify_model(shared_model(name), samples=20, litert=False, rounding="single")
     assert report.oracle == "litert"
     assert report.bit_exact, "\n".join(report.lines())
