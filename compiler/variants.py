@@ -12,7 +12,7 @@ larger block of pixels or rows per pass than the smallest, which is what the are
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from .ir import Graph
 from .ops import KernelCall
@@ -42,6 +42,13 @@ def variants_for(*functions: str) -> Callable[[Provider], Provider]:
     return decorate
 
 
+def with_param(call: KernelCall, field: str, value: int,
+               overlaps: tuple[tuple[int, int], ...]) -> KernelCall:
+    """`call` with one params field set to `value`, declaring `overlaps` (a variant's call)."""
+    params = tuple((f, value if f == field else v) for f, v in call.params)
+    return replace(call, params=params, overlaps=overlaps)
+
+
 def variants_of(graph: Graph, call: KernelCall) -> tuple[Variant, ...]:
     provider = PROVIDERS.get(call.function)
     return provider(graph, call) if provider else ()
@@ -59,8 +66,6 @@ def in_place_twin(function: str, twin: str) -> None:
 
 def run_in_place(call: KernelCall) -> KernelCall:
     """`call` (and its fallback) with the function that allows its input inside its output."""
-    from dataclasses import replace
-
     fallback = call.fallback and run_in_place(call.fallback)
     return replace(call, function=IN_PLACE_FUNCTIONS.get(call.function, call.function),
                    fallback=fallback)

@@ -51,7 +51,7 @@ from ..quantize import (
     fold_input_offset,
     multiply_by_quantized_multiplier,
 )
-from ..variants import FAST_OVERHEAD, Variant, in_place_twin, variants_for
+from ..variants import FAST_OVERHEAD, Variant, in_place_twin, variants_for, with_param
 from . import (
     FUSED_ACTIVATIONS,
     ArrayArg,
@@ -201,9 +201,8 @@ def conv_1x1_variants(graph: Graph, call: KernelCall) -> tuple[Variant, ...]:
         # chain of in-place layers can turn back instead of drifting one way. Backwards only
         # in the small memory mode: the fast mode's plans stay as they are.
         for signed, free in ((block, cost <= FAST_OVERHEAD * base), (-block, False)):
-            params = tuple((f, signed if f == "pixel_block" else v) for f, v in call.params)
             gap = matmul_gap(pixels, k, channels, signed)
-            variants.append(Variant(replace(call, params=params, overlaps=((x, gap),)), cost,
+            variants.append(Variant(with_param(call, "pixel_block", signed, ((x, gap),)), cost,
                                     free))
     return tuple(variants)
 
@@ -232,16 +231,13 @@ def depthwise_variants(graph: Graph, call: KernelCall) -> tuple[Variant, ...]:
     below = depthwise_pixel_gap(geometry, p["depth_multiplier"], backward=True)
     for rows in _block_sizes(p["output_height"], 1):
         cost = p["batches"] * (-(-p["output_height"] // rows) - 1) * groups * DW_BLOCK
-        params = tuple((f, rows if f == "row_block" else v) for f, v in call.params)
         gap = max(depthwise_rows_gap(geometry, rows), pixel)
-        variants.append(Variant(replace(call, params=params, overlaps=((x, gap),)), cost,
+        variants.append(Variant(with_param(call, "row_block", rows, ((x, gap),)), cost,
                                 cost <= FAST_OVERHEAD * base))
         # Backwards (a negative row_block: the blocks from the bottom one up, and the portable
         # kernel's pixels from the last one): the input below the output. Small mode only.
-        params = tuple((f, -rows if f == "row_block" else v) for f, v in call.params)
         gap = min(depthwise_rows_gap(geometry, -rows), below)
-        variants.append(Variant(replace(call, params=params, overlaps=((x, gap),)), cost,
-                                False))
+        variants.append(Variant(with_param(call, "row_block", -rows, ((x, gap),)), cost, False))
     return tuple(variants)
 
 
