@@ -28,6 +28,7 @@ arena gets smaller, then each call goes back to its cheapest option that keeps t
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 from .lower import LoweredModel
@@ -84,7 +85,7 @@ def plan_memory(model: LoweredModel, alignment: int = ALIGNMENT,
             calls[i] = run_in_place(call)
     return MemoryPlan(_round_up(arena, alignment), tensor_offsets, scratch_offsets, alignment,
                       _liveness_bound(activations, len(model.steps)), state_offsets, state_bytes,
-                      chooser.in_place_bound(), calls, memory)
+                      chooser.in_place_bound, calls, memory)
 
 
 @dataclass(frozen=True)
@@ -170,7 +171,10 @@ class _Chooser:
 
         return {i: min(enumerate(opts), key=footprint)[1] for i, opts in self.options.items()}
 
+    @functools.cached_property
     def in_place_bound(self) -> int:
+        """The bytes live at the worst step with every step at its smallest footprint (asked by
+        the greedy and by the plan: computed once)."""
         return max(_unit_live_bytes(self.units(self.smallest()), len(self.model.steps)),
                    default=sum(b.size for b in self.activations))
 
@@ -183,7 +187,7 @@ class _Chooser:
         # pay once others are taken.
         live = {i: sum(b.size for b in self.activations if b.first <= i <= b.last)
                 for i in self.options}
-        floor = self.in_place_bound()
+        floor = self.in_place_bound
         choice = dict(none)
         current = self._key(choice)
         for _ in range(3):
